@@ -1,0 +1,350 @@
+"""`python -m bench`: every workload side by side against LangGraph, printed as one table.
+
+Targets are reported (PASS/MISS), never turned into a failing exit code; the exit code is 1 only
+when a workload crashes or returns a wrong result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import importlib
+import json
+import platform
+import pstats
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bench import workloads
+from bench.timing import Subject, Timing, measure, run_once
+
+
+@dataclass(frozen=True)
+class Target:
+    """Either a minimum speed-up over LangGraph or a maximum Stepback time."""
+
+    min_ratio: float | None = None
+    max_ms: float | None = None
+
+    def describe(self) -> str:
+        if self.max_ms is not None:
+            return f"<= {self.max_ms:g} ms"
+        return f">= {self.min_ratio:g}x"
+
+    def met(self, stepback_s: float, ratio: float | None) -> bool | None:
+        """True/False, or None when the figure it needs is missing."""
+        if self.max_ms is not None:
+            return stepback_s * 1000 <= self.max_ms
+        if ratio is None or self.min_ratio is None:
+            return None
+        return ratio >= self.min_ratio
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A workload: its sizes, the Stepback subject, the LangGraph subject and the target."""
+
+    key: str
+    title: str
+    full: int
+    quick: int
+    target: Target
+    stepback: Callable[[int], Subject]
+    peer: Callable[[Any, int, str], Subject]
+
+    def label(self, size: int) -> str:
+        return self.title.format(n=size, at=workloads.fork_point(size))
+
+
+WORKLOADS: tuple[Workload, ...] = (
+    Workload(
+        key="W1",
+        title="chain of {n} steps",
+        full=1000,
+        quick=100,
+        target=Target(min_ratio=20),
+        stepback=workloads.chain,
+        peer=lambda peers, n, mode: peers.chain(n, mode),
+    ),
+    Workload(
+        key="W2",
+        title="fan-out {n} + join",
+        full=1000,
+        quick=100,
+        target=Target(min_ratio=20),
+        stepback=workloads.fanout,
+        peer=lambda peers, n, mode: peers.fanout(n, mode),
+    ),
+    Workload(
+        key="W3",
+        title="foreach {n} items",
+        full=10_000,
+        quick=1000,
+        target=Target(min_ratio=30),
+        stepback=workloads.foreach,
+        peer=lambda peers, n, mode: peers.foreach(n, mode),
+    ),
+    Workload(
+        key="W5",
+        title="time travel s{at} of {n}",
+        full=1000,
+        quick=100,
+        target=Target(max_ms=20),
+        stepback=workloads.time_travel,
+        peer=lambda peers, n, mode: peers.time_travel(n, workloads.fork_point(n), mode),
+    ),
+)
+
+
+@dataclass
+class Row:
+    """What one workload measured."""
+
+    workload: Workload
+    size: int
+    steps: int = 0
+    stepback: Timing | None = None
+    langgraph: Timing | None = None
+    peer_steps: int = 0
+    peer_note: str | None = None
+    error: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.stepback is None or self.langgraph is None:
+            return None
+        return self.langgraph.best / self.stepback.best
+
+    @property
+    def verdict(self) -> str:
+        if self.error is not None:
+            return "CRASH"
+        if self.stepback is None:
+            return "-"
+        met = self.workload.target.met(self.stepback.best, self.ratio)
+        if met is None:
+            return "n/a"
+        return "PASS" if met else "MISS"
+
+    def to_json(self) -> dict[str, Any]:
+        def side(timing: Timing | None, steps: int) -> dict[str, Any] | None:
+            if timing is None:
+                return None
+            return {
+                "best_s": timing.best,
+                "times_s": timing.times,
+                "steps": steps,
+                "per_step_us": timing.per_step_us(steps),
+            }
+
+        return {
+            "workload": self.workload.key,
+            "title": self.workload.label(self.size),
+            "size": self.size,
+            "stepback": side(self.stepback, self.steps),
+            "langgraph": side(self.langgraph, self.peer_steps),
+            "langgraph_note": self.peer_note,
+            "ratio": self.ratio,
+            "target": self.workload.target.describe(),
+            "verdict": self.verdict,
+            "error": self.error,
+        }
+
+
+def select(only: str | None) -> list[Workload]:
+    """The workloads named in `--only` (comma-separated keys), in table order."""
+    if not only:
+        return list(WORKLOADS)
+    wanted = {key.strip().upper() for key in only.split(",") if key.strip()}
+    known = {w.key for w in WORKLOADS}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [w for w in WORKLOADS if w.key in wanted]
+
+
+def load_peers() -> tuple[Any, str | None]:
+    """`bench.peers` and LangGraph's version, or (None, why) when LangGraph is missing."""
+    try:
+        peers = importlib.import_module("bench.peers")
+    except ImportError as exc:
+        return None, f"LangGraph is not installed ({exc})"
+    return peers, None
+
+
+async def measure_row(
+    workload: Workload,
+    size: int,
+    peers: Any,
+    peer_missing: str | None,
+    args: argparse.Namespace,
+) -> Row:
+    row = Row(workload, size)
+    try:
+        subject = workload.stepback(size)
+        row.steps = subject.steps
+        row.stepback = await measure(subject, args.repeat, args.budget)
+        if peers is None:
+            row.peer_note = peer_missing
+        else:
+            peer = workload.peer(peers, size, args.peer_mode)
+            row.peer_steps = peer.steps
+            row.langgraph = await measure(peer, args.repeat, args.budget)
+    except Exception as exc:
+        row.error = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    return row
+
+
+def _ms(timing: Timing | None) -> str:
+    return "-" if timing is None else f"{timing.best * 1000:.2f} ms"
+
+
+def _us(timing: Timing | None, steps: int) -> str:
+    return "-" if timing is None else f"{timing.per_step_us(steps):.1f}"
+
+
+def render(rows: Sequence[Row]) -> str:
+    """The results as a fixed-width table."""
+    header = (
+        "workload",
+        "Stepback",
+        "LangGraph",
+        "SB us/step",
+        "LG us/step",
+        "ratio LG/SB",
+        "target",
+        "result",
+    )
+    lines = [header]
+    for row in rows:
+        ratio = row.ratio
+        lines.append(
+            (
+                f"{row.workload.key} {row.workload.label(row.size)}",
+                _ms(row.stepback),
+                _ms(row.langgraph),
+                _us(row.stepback, row.steps),
+                _us(row.langgraph, row.peer_steps),
+                "-" if ratio is None else f"{ratio:.1f}x",
+                row.workload.target.describe(),
+                row.verdict,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = []
+    for index, line in enumerate(lines):
+        cells = [
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+            for i, cell in enumerate(line)
+        ]
+        out.append("  ".join(cells).rstrip())
+        if index == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def environment(peers: Any, args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "langgraph": peers.version() if peers is not None else None,
+        "langgraph_mode": args.peer_mode,
+        "quick": args.quick,
+        "repeat": args.repeat,
+        "budget_s": args.budget,
+    }
+
+
+def profile(selected: Sequence[Workload], quick: bool, top: int) -> None:
+    """Run the Stepback side of each workload once under cProfile and print the top functions."""
+    for workload in selected:
+        size = workload.quick if quick else workload.full
+        subject = workload.stepback(size)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        asyncio.run(run_once(subject))
+        profiler.disable()
+        print(f"\n== cProfile: Stepback {workload.key} {workload.label(size)} ==")
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        stats.sort_stats("tottime").print_stats(top)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Stepback workloads side by side against LangGraph."
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
+    parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W3")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--repeat", type=int, default=5, help="timed calls per side (best of)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        help="stop timing a side after this many seconds of timed calls (at least one call)",
+    )
+    parser.add_argument(
+        "--peer-mode",
+        choices=("sync", "async"),
+        default="sync",
+        help="LangGraph nodes and calls: sync (invoke, its faster path) or async (ainvoke)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead of timing, profile the Stepback side of each selected workload",
+    )
+    parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
+    return parser.parse_args(argv)
+
+
+async def run_all(args: argparse.Namespace) -> tuple[list[Row], dict[str, Any]]:
+    selected = select(args.only)
+    peers, missing = load_peers()
+    env = environment(peers, args)
+    rows = []
+    for workload in selected:
+        size = workload.quick if args.quick else workload.full
+        print(f"running {workload.key} {workload.label(size)} ...", file=sys.stderr, flush=True)
+        rows.append(await measure_row(workload, size, peers, missing, args))
+    return rows, env
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.profile:
+        profile(select(args.only), args.quick, args.top)
+        return 0
+    rows, env = asyncio.run(run_all(args))
+    print(
+        f"Stepback vs LangGraph {env['langgraph'] or '(not installed)'} "
+        f"({env['langgraph_mode']} nodes)"
+    )
+    print(f"Python {env['python']} ({env['implementation']}) on {env['platform']}")
+    print(
+        f"{'quick' if env['quick'] else 'full'} sizes; best of {env['repeat']} timed calls "
+        f"after one warm-up (at most {env['budget_s']:g} s of timed calls per side)\n"
+    )
+    print(render(rows))
+    notes = [f"{r.workload.key}: {r.peer_note}" for r in rows if r.peer_note]
+    notes += [f"{r.workload.key}: {r.error}" for r in rows if r.error]
+    if any(r.workload.key == "W5" and r.langgraph is not None for r in rows):
+        notes.append(
+            "W5: the target is Stepback's absolute time; LangGraph (MemorySaver: update_state "
+            "on the checkpoint before the fork node + invoke) is shown for information."
+        )
+    for note in notes:
+        print(f"  {note}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"environment": env, "results": [r.to_json() for r in rows]}, fh, indent=2)
+            fh.write("\n")
+        print(f"\nresults written to {args.json}")
+    return 1 if any(r.error for r in rows) else 0

@@ -1,0 +1,1 @@
+"""The engine-independent core: definitions, results, snapshots, events and run preparation."""

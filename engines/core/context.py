@@ -1,0 +1,202 @@
+"""`StepContext`: what a step's `execute`, a condition or a map function receives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from engines.core.errors import BailSignal, SuspendSignal, ValidationError
+from engines.core.schema import Schema, to_json_value
+
+
+class StepContext:
+    """The single argument of `execute(ctx)`.
+
+    `suspend` and `bail` end the step at once by raising a signal that `except Exception` does
+    not catch. `set_state` changes are merged into the run's state when the step returns,
+    suspends or bails, and discarded when it raises.
+    """
+
+    __slots__ = (
+        "_cancel",
+        "_emit",
+        "_init_data",
+        "_lookup",
+        "_pending_state",
+        "_run_state",
+        "_state_schema",
+        "_suspend_schema",
+        "context",
+        "input_data",
+        "iteration",
+        "resource_id",
+        "resume_data",
+        "retry_count",
+        "run_id",
+        "suspend_data",
+        "workflow_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        workflow_id: str,
+        resource_id: str | None,
+        input_data: Any,
+        run_state: dict[str, Any],
+        context: dict[str, Any],
+        init_data: Any,
+        lookup: Callable[[str], Any],
+        cancel: CancelToken,
+        emit: Callable[[Any], None] | None = None,
+        resume_data: Any = None,
+        suspend_data: Any = None,
+        retry_count: int = 0,
+        iteration: int | None = None,
+        state_schema: Schema | None = None,
+        suspend_schema: Schema | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.workflow_id = workflow_id
+        self.resource_id = resource_id
+        self.input_data = input_data
+        self.context = context
+        self.resume_data = resume_data
+        self.suspend_data = suspend_data
+        self.retry_count = retry_count
+        self.iteration = iteration
+        self._run_state = run_state
+        self._pending_state: dict[str, Any] | None = None
+        self._init_data = init_data
+        self._lookup = lookup
+        self._cancel = cancel
+        self._emit = emit
+        self._state_schema = state_schema
+        self._suspend_schema = suspend_schema
+
+    @property
+    def run_count(self) -> int:
+        """Alias of `retry_count`: the 0-based attempt number."""
+        return self.retry_count
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The run's state, including this attempt's `set_state` changes."""
+        if self._pending_state is None:
+            return dict(self._run_state)
+        return {**self._run_state, **self._pending_state}
+
+    def set_state(self, value: Any) -> None:
+        """Merge `value` (a dict or model) into the state when the step ends well."""
+        data = to_json_value(value)
+        if not isinstance(data, dict):
+            raise ValidationError(
+                "Invalid state data:", [{"path": "", "message": "state must be an object"}]
+            )
+        merged = {**(self._pending_state or {}), **data}
+        if self._state_schema is not None:
+            self._state_schema.validate({**self._run_state, **merged}, "state data")
+        self._pending_state = merged
+
+    @property
+    def state_delta(self) -> dict[str, Any] | None:
+        """The changes `set_state` made in this attempt, if any."""
+        return self._pending_state
+
+    def get_init_data(self) -> Any:
+        """The input of the (possibly nested) workflow this step belongs to."""
+        return self._init_data
+
+    def get_step_result(self, step: Any) -> Any:
+        """The output of a step in this workflow, or `None` when it did not succeed."""
+        sid = step if isinstance(step, str) else getattr(step, "id", None)
+        if not isinstance(sid, str):
+            return None
+        return self._lookup(sid)
+
+    def suspend(self, payload: Any = None, *, label: str | list[str] | None = None) -> None:
+        """End the step suspended; it runs again from the top with `resume_data` on resume."""
+        data = to_json_value(payload)
+        if self._suspend_schema is not None:
+            data = self._suspend_schema.coerce(data, "suspend data")
+        labels: tuple[str, ...] = ()
+        if isinstance(label, str):
+            labels = (label,)
+        elif label:
+            labels = tuple(label)
+        raise SuspendSignal(data, labels)
+
+    def bail(self, value: Any = None) -> None:
+        """End the step and its workflow successfully, with `value` as the result."""
+        raise BailSignal(to_json_value(value))
+
+    def emit(self, payload: Any) -> None:
+        """Publish a custom `step.progress` event for this step."""
+        if self._emit is not None:
+            self._emit(to_json_value(payload))
+
+    def cancel(self) -> None:
+        """Cancel the whole run: no further step starts; the run ends `canceled`."""
+        self._cancel.cancel()
+
+    @property
+    def is_cancelled(self) -> bool:
+        """True once the run has been cancelled."""
+        return self._cancel.is_set
+
+    @property
+    def cancel_event(self) -> asyncio.Event:
+        """An event set when the run is cancelled (await `ctx.cancel_event.wait()`)."""
+        return self._cancel.event
+
+
+class CancelToken:
+    """A cancellation flag readable from any thread, with an asyncio event for awaiting."""
+
+    __slots__ = ("_event", "_loop", "is_set")
+
+    def __init__(self) -> None:
+        self.is_set = False
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    @property
+    def event(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+            if self.is_set:
+                self._event.set()
+        return self._event
+
+    def cancel(self) -> None:
+        if self.is_set:
+            return
+        self.is_set = True
+        if self._event is None:
+            return
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is not loop:
+            loop.call_soon_threadsafe(self._event.set)
+        else:
+            self._event.set()
+
+    async def wait(self, seconds: float | None) -> bool:
+        """Sleep up to `seconds`; return True if cancelled meanwhile."""
+        if self.is_set:
+            return True
+        if seconds is not None and seconds <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self.event.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True

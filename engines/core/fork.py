@@ -1,0 +1,277 @@
+"""Time travel: build the snapshot of a run that re-executes from a chosen step.
+
+The new snapshot keeps every record before the target (as recorded, or as `context` overrides
+them), marks the target to run again with its (edited) input, and drops everything downstream
+except the steps in `reuse`, whose recorded outputs are replayed. The source run is only read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from engines.core.engine import Execution, ResumeTarget
+from engines.core.errors import InvalidRunStateError, WorkflowError
+from engines.core.graph import (
+    BranchEntry,
+    Entry,
+    LoopEntry,
+    ParallelEntry,
+    SleepEntry,
+    StepEntry,
+    entry_ids,
+)
+from engines.core.prepare import normalize_path, require_step
+from engines.core.results import StepResult
+from engines.core.schema import validate_json
+from engines.core.snapshot import RunSnapshot, path_key
+from engines.core.workflow import Workflow
+
+if TYPE_CHECKING:
+    from engines.core.engine import Engine
+
+
+def _record(value: Any, where: str) -> StepResult:
+    if isinstance(value, StepResult):
+        return value
+    if not isinstance(value, dict):
+        raise WorkflowError(f"context[{where!r}] must be a step record dict, got {value!r}")
+    data = {"status": "success", **value}
+    if data["status"] not in ("success", "skipped", "suspended", "failed"):
+        raise WorkflowError(f"context[{where!r}] has an unusable status {data['status']!r}")
+    return StepResult.from_dict(data)
+
+
+def entry_output(entry: Entry, prefix: tuple[str, ...], records: dict[str, StepResult]) -> Any:
+    """What an entry handed to the next one, read from its records."""
+    if isinstance(entry, (ParallelEntry, BranchEntry)):
+        out = {}
+        for sid in entry_ids(entry):
+            rec = records.get(path_key((*prefix, sid)))
+            if rec is not None and rec.status == "success":
+                out[sid] = rec.output
+        return out
+    rec = records.get(path_key((*prefix, entry_ids(entry)[0])))
+    return rec.output if rec is not None else None
+
+
+class _ForkBuilder:
+    def __init__(
+        self,
+        source: dict[str, StepResult],
+        overrides: dict[str, StepResult],
+        reuse: set[str],
+        input_data: Any,
+        has_input: bool,
+    ) -> None:
+        self.source = source
+        self.overrides = overrides
+        self.reuse = reuse
+        self.input_data = input_data
+        self.has_input = has_input
+        self.out: dict[str, StepResult] = {}
+        self.kept: list[str] = []
+
+    def _copy_subtree(self, key: str) -> None:
+        prefix = key + "."
+        for k, rec in self.source.items():
+            if k == key or k.startswith(prefix):
+                self.out[k] = rec
+        for k, rec in self.overrides.items():
+            if k == key or k.startswith(prefix):
+                self.out[k] = rec
+
+    def walk(
+        self,
+        flow: Workflow,
+        prefix: tuple[str, ...],
+        target: tuple[str, ...],
+        flow_input: Any,
+        strict: bool,
+    ) -> None:
+        found = False
+        previous: Entry | None = None
+        for entry in flow.entries:
+            ids = entry_ids(entry)
+            if found:
+                for sid in ids:
+                    key = path_key((*prefix, sid))
+                    if sid in self.reuse or key in self.reuse:
+                        rec = self.overrides.get(key) or self.source.get(key)
+                        if rec is None or rec.status != "success":
+                            raise WorkflowError(
+                                f"Cannot reuse step {key!r}: it has no successful record"
+                            )
+                        self._copy_subtree(key)
+                        self.kept.append(key)
+                continue
+            if target[0] not in ids:
+                for sid in ids:
+                    self._copy_subtree(path_key((*prefix, sid)))
+                if strict:
+                    self._require_recorded(entry, prefix, target)
+                previous = entry
+                continue
+            found = True
+            prev_output = (
+                entry_output(previous, prefix, self.out) if previous is not None else flow_input
+            )
+            for sid in ids:
+                key = path_key((*prefix, sid))
+                if sid != target[0]:
+                    if isinstance(entry, ParallelEntry):
+                        self._copy_subtree(key)  # siblings keep their recorded results
+                    continue  # branch arms not targeted are not taken
+                self._target(entry, flow, prefix, sid, key, target, prev_output)
+
+    def _target(
+        self,
+        entry: Entry,
+        flow: Workflow,
+        prefix: tuple[str, ...],
+        sid: str,
+        key: str,
+        target: tuple[str, ...],
+        prev_output: Any,
+    ) -> None:
+        recorded = self.overrides.get(key) or self.source.get(key)
+        step = flow.steps.get(sid)
+        if len(target) > 1:
+            if not isinstance(step, Workflow):
+                raise WorkflowError(f"{key!r} is not a nested workflow")
+            payload = recorded.payload if recorded is not None else prev_output
+            self.out[key] = StepResult(
+                "running", payload=payload, started_at=recorded.started_at if recorded else None
+            )
+            self.walk(step, (*prefix, sid), target[1:], payload, strict=False)
+            return
+        payload = self.input_data if self.has_input else prev_output
+        if recorded is not None and recorded.status == "suspended":
+            self.out[key] = recorded.evolve(payload=payload)
+        else:
+            self.out[key] = StepResult("running", payload=payload)
+        if isinstance(entry, LoopEntry):
+            self.out[key] = self.out[key].evolve(iteration=1)
+
+    def _require_recorded(
+        self, entry: Entry, prefix: tuple[str, ...], target: tuple[str, ...]
+    ) -> None:
+        if isinstance(entry, (LoopEntry, SleepEntry)) or not isinstance(
+            entry, (StepEntry, ParallelEntry, BranchEntry)
+        ):
+            return
+        keys = [path_key((*prefix, sid)) for sid in entry_ids(entry)]
+        done = [
+            k
+            for k in keys
+            if (r := self.out.get(k)) is not None and r.status in ("success", "skipped")
+        ]
+        missing = (
+            [] if isinstance(entry, BranchEntry) and done else [k for k in keys if k not in done]
+        )
+        if missing:
+            raise WorkflowError(
+                f"Cannot time travel to step {'.'.join(target)!r}: step(s) "
+                f"{', '.join(repr(m) for m in missing)} precede it but have no successful "
+                "record; pass their outputs in context={...}"
+            )
+
+
+def _state_from(
+    records: dict[str, StepResult], kept: Iterable[str], initial: dict[str, Any]
+) -> dict[str, Any]:
+    state = dict(initial)
+    for key in kept:
+        rec = records.get(key)
+        if rec is not None and rec.state_delta:
+            state.update(rec.state_delta)
+    return state
+
+
+async def prepare_time_travel(
+    workflow: Workflow,
+    engine: Engine,
+    run_id: str,
+    step: Any,
+    input_data: Any,
+    context: dict[str, Any] | None,
+    nested_context: dict[str, Any] | None,
+    resume_data: Any,
+    initial_state: Any,
+    per_step: bool,
+    reuse: Iterable[Any] | None,
+    now: float,
+) -> Execution:
+    target = normalize_path(step)
+    if not target:
+        raise WorkflowError("time_travel needs the step to re-execute from")
+    target_step = require_step(workflow, target)
+    source = await engine.storage.load(run_id)
+    if source is not None:
+        if source.workflow_id != workflow.id:
+            raise WorkflowError(f"Run {run_id!r} belongs to workflow {source.workflow_id!r}")
+        if engine.is_active(run_id) or source.status in ("running", "waiting"):
+            raise InvalidRunStateError(
+                f"Run {run_id!r} is still running; time travel needs a run that has stopped"
+            )
+    has_input = input_data is not None
+    if has_input:
+        input_data = validate_json(target_step.input_schema, input_data, "time travel input")
+    state_override = None
+    if initial_state is not None:
+        state_override = validate_json(workflow.state_schema, initial_state, "initial state")
+    overrides = {k: _record(v, k) for k, v in (context or {}).items()}
+    for wf_id, inner in (nested_context or {}).items():
+        for sid, value in (inner or {}).items():
+            overrides[f"{wf_id}.{sid}"] = _record(value, f"{wf_id}.{sid}")
+    reuse_ids = {".".join(normalize_path(r)) for r in (reuse or [])}
+    has_history = source is not None and source.has_history
+    base = source.steps if source is not None else {}
+    builder = _ForkBuilder(base, overrides, reuse_ids, input_data, has_input)
+    builder.walk(workflow, (), target, source.input if source is not None else None, strict=True)
+    target_key = path_key(target)
+    kept = [k for k in builder.out if k != target_key and k not in target_key.split(".")]
+    resume = None
+    recorded_target = builder.out.get(target_key)
+    if resume_data is not None:
+        if recorded_target is None or recorded_target.status != "suspended":
+            raise InvalidRunStateError(
+                f"resume_data applies to a suspended step; {target_key!r} was not suspended"
+            )
+        schema = getattr(target_step, "resume_schema", None)
+        resume = ResumeTarget(target, validate_json(schema, resume_data, "resume data"))
+    initial = source.initial_state if source is not None else {}
+    state = (
+        dict(state_override)
+        if state_override is not None
+        else _state_from(builder.out, kept, initial)
+    )
+    new_id = uuid.uuid4().hex if has_history else run_id
+    snap = RunSnapshot(
+        run_id=new_id,
+        workflow_id=workflow.id,
+        status="running",
+        input=source.input if source is not None else None,
+        initial_state=dict(state),
+        state=state,
+        context=dict(source.context) if source is not None else {},
+        steps=builder.out,
+        graph=workflow.graph(),
+        definition_hash=workflow.definition_hash,
+        resource_id=source.resource_id if source is not None else None,
+        parent_run_id=run_id if has_history else None,
+        fork_step=target_key if has_history else None,
+        created_at=now,
+        started_at=now,
+        seq=0 if has_history or source is None else source.seq,
+    )
+    started = {
+        "parent_run_id": snap.parent_run_id,
+        "fork_step": target_key,
+        "input": snap.input,
+        "state": state,
+        "reused_steps": kept,
+        "overrides": {k: v.to_dict() for k, v in overrides.items()},
+    }
+    return Execution(snap, "time_travel", resume=resume, per_step=per_step, started_payload=started)

@@ -1,0 +1,209 @@
+"""Turn `start`, `resume` and `restart` calls into executions, refusing bad calls first.
+
+Everything here validates before anything is written: a refused call records nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from engines.core.engine import Execution, ResumeTarget
+from engines.core.errors import (
+    InvalidRunStateError,
+    RunNotFoundError,
+    StepNotFoundError,
+    WorkflowError,
+)
+from engines.core.schema import validate_json
+from engines.core.snapshot import RunSnapshot
+from engines.core.workflow import Workflow
+
+if TYPE_CHECKING:
+    from engines.core.engine import Engine
+
+
+def normalize_path(step: Any) -> tuple[str, ...]:
+    """A step reference as a path of ids: id, object, dotted string, or a list of those."""
+    if step is None:
+        return ()
+    if isinstance(step, str):
+        return tuple(p for p in step.split(".") if p)
+    if isinstance(step, (list, tuple)):
+        out: list[str] = []
+        for item in step:
+            out.extend(normalize_path(item))
+        return tuple(out)
+    ident = getattr(step, "id", None)
+    if isinstance(ident, str):
+        return (ident,)
+    raise WorkflowError(f"{step!r} is not a step, a step id or a path")
+
+
+def all_step_paths(workflow: Workflow, prefix: tuple[str, ...] = ()) -> list[str]:
+    """Every step path of a workflow, dotted, nested workflows included."""
+    out: list[str] = []
+    for sid, step in workflow.steps.items():
+        out.append(".".join((*prefix, sid)))
+        if isinstance(step, Workflow):
+            out.extend(all_step_paths(step, (*prefix, sid)))
+    return out
+
+
+def require_step(workflow: Workflow, path: tuple[str, ...]) -> Any:
+    step = workflow.find_step(path)
+    if step is None:
+        raise StepNotFoundError(
+            f"Step {'.'.join(path)!r} does not exist in workflow {workflow.id!r}. "
+            f"Known steps: {', '.join(all_step_paths(workflow))}"
+        )
+    return step
+
+
+def _show(paths: Sequence[Sequence[str]]) -> str:
+    return ", ".join("[" + ", ".join(p) + "]" for p in paths) or "none"
+
+
+async def load_snapshot(engine: Engine, run_id: str) -> RunSnapshot:
+    snap = await engine.storage.load(run_id)
+    if snap is None:
+        raise RunNotFoundError(f"No run {run_id!r} in storage")
+    return snap
+
+
+def _check_workflow(workflow: Workflow, snap: RunSnapshot) -> None:
+    if snap.workflow_id != workflow.id:
+        raise WorkflowError(
+            f"Run {snap.run_id!r} belongs to workflow {snap.workflow_id!r}, not {workflow.id!r}"
+        )
+
+
+async def prepare_start(
+    workflow: Workflow,
+    engine: Engine,
+    run_id: str,
+    resource_id: str | None,
+    input_data: Any,
+    initial_state: Any,
+    context: dict[str, Any] | None,
+    now: float,
+) -> Execution:
+    data = validate_json(workflow.input_schema, input_data, "input data")
+    state = validate_json(
+        workflow.state_schema, initial_state if initial_state is not None else {}, "initial state"
+    )
+    if not isinstance(state, dict):
+        raise WorkflowError("initial_state must be an object")
+    if context is not None and not isinstance(context, dict):
+        raise WorkflowError("context must be a dict")
+    existing = await engine.storage.load(run_id)
+    if existing is not None and (existing.status != "pending" or existing.has_history):
+        raise InvalidRunStateError(
+            f"Run {run_id!r} already exists with status {existing.status!r}; "
+            "use resume, restart or time_travel, or start a new run"
+        )
+    snap = RunSnapshot(
+        run_id=run_id,
+        workflow_id=workflow.id,
+        status="running",
+        input=data,
+        initial_state=dict(state),
+        state=dict(state),
+        context=dict(context or {}),
+        graph=workflow.graph(),
+        definition_hash=workflow.definition_hash,
+        resource_id=resource_id,
+        created_at=existing.created_at if existing else now,
+        started_at=now,
+        seq=existing.seq if existing else 0,
+    )
+    return Execution(snap, "start")
+
+
+def _resolve_target(
+    workflow: Workflow, snap: RunSnapshot, step: Any, label: str | None
+) -> tuple[tuple[str, ...], int | None]:
+    suspended = [tuple(p) for p in snap.suspended]
+    if label is not None:
+        found = snap.resume_labels.get(label)
+        if found is None:
+            raise StepNotFoundError(
+                f"No suspended step has the resume label {label!r}. "
+                f"Labels: {', '.join(snap.resume_labels) or 'none'}"
+            )
+        return tuple(found["path"]), found.get("for_each_index")
+    wanted = normalize_path(step)
+    if not wanted:
+        if not suspended:
+            raise InvalidRunStateError("No suspended steps found in this workflow run")
+        if len(suspended) > 1:
+            raise WorkflowError(
+                f"Multiple suspended steps found: {_show(suspended)}. "
+                "Pass step= to choose which one to resume."
+            )
+        return suspended[0], None
+    matches = [p for p in suspended if p[: len(wanted)] == wanted]
+    if len(matches) == 1:
+        return matches[0], None
+    if len(matches) > 1:
+        raise WorkflowError(
+            f"Multiple suspended steps found under {'.'.join(wanted)!r}: {_show(matches)}. "
+            "Pass the full path."
+        )
+    require_step(workflow, wanted)
+    raise InvalidRunStateError(
+        f'This workflow step "{".".join(wanted)}" was not suspended. '
+        f"Available suspended steps: {_show(suspended)}"
+    )
+
+
+async def prepare_resume(
+    workflow: Workflow,
+    engine: Engine,
+    run_id: str,
+    resume_data: Any,
+    step: Any,
+    label: str | None,
+    for_each_index: int | None,
+    context: dict[str, Any] | None,
+    per_step: bool,
+) -> Execution:
+    snap = await load_snapshot(engine, run_id)
+    _check_workflow(workflow, snap)
+    if engine.is_active(run_id):
+        raise InvalidRunStateError(f"Run {run_id!r} is still running; it cannot be resumed")
+    if context is not None:
+        snap.context.update(context)
+    if snap.status == "paused" and step is None and label is None:
+        snap.status = "running"
+        return Execution(snap, "continue", per_step=per_step)
+    if snap.status != "suspended":
+        raise InvalidRunStateError(
+            f"This workflow run was not suspended (status: {snap.status}); nothing to resume. "
+            f"Suspended steps: {_show(snap.suspended)}"
+        )
+    path, label_index = _resolve_target(workflow, snap, step, label)
+    target = require_step(workflow, path)
+    schema = getattr(target, "resume_schema", None)
+    if resume_data is None and schema is not None and schema.is_model:
+        resume_data = {}  # no data: let the model's defaults (or its errors) speak
+    data = validate_json(schema, resume_data, "resume data")
+    index = for_each_index if for_each_index is not None else label_index
+    if index is not None and (not isinstance(index, int) or index < 0):
+        raise WorkflowError(f"for_each_index must be a whole number >= 0, got {index!r}")
+    snap.status = "running"
+    return Execution(snap, "resume", ResumeTarget(path, data, index), per_step=per_step)
+
+
+async def prepare_restart(workflow: Workflow, engine: Engine, run_id: str) -> Execution:
+    snap = await load_snapshot(engine, run_id)
+    _check_workflow(workflow, snap)
+    if engine.is_active(run_id):
+        raise InvalidRunStateError(f"Run {run_id!r} is still running here; nothing to restart")
+    if snap.status not in ("running", "waiting", "pending"):
+        raise InvalidRunStateError(
+            f"This workflow run was not active (status: {snap.status}); restart re-runs "
+            "interrupted runs only"
+        )
+    snap.status = "running"
+    return Execution(snap, "restart")

@@ -1,0 +1,5 @@
+"""The default engine: in-process asyncio, the reference semantics."""
+
+from engines.default.engine import DefaultEngine
+
+__all__ = ["DefaultEngine"]

@@ -1,0 +1,566 @@
+"""The graph walk of the default engine.
+
+Every execution mode arrives as a prepared snapshot. The walk starts at the first entry each
+time: a step recorded as succeeded is not run again (its recorded output flows on), a running
+or waiting one runs again, and a suspended one runs again only when the resume targets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from engines.core import events as ev
+from engines.core.calls import call_quick
+from engines.core.context import CancelToken, StepContext
+from engines.core.engine import Execution
+from engines.core.error_codec import error_to_dict, format_traceback
+from engines.core.errors import ValidationError, WorkflowError
+from engines.core.graph import (
+    BranchEntry,
+    Entry,
+    ForeachEntry,
+    LoopEntry,
+    ParallelEntry,
+    SleepEntry,
+    StepEntry,
+    StepLike,
+)
+from engines.core.recorder import Recorder
+from engines.core.results import RunResult, StepResult
+from engines.core.schema import to_json_value, validate_json
+from engines.core.snapshot import path_key, resume_labels, suspended_paths
+from engines.core.workflow import Workflow
+from engines.default.leaf import Attempted, LeafRunner
+from engines.default.outcome import CANCELED, PAUSED, SUSPENDED, Outcome, Scope, combine
+
+log = logging.getLogger("engines.default")
+
+_STEP_END_EVENTS = {
+    "success": ev.STEP_SUCCEEDED,
+    "failed": ev.STEP_FAILED,
+    "suspended": ev.STEP_SUSPENDED,
+    "canceled": ev.STEP_CANCELED,
+}
+
+
+class Interpreter:
+    """Runs one execution of a workflow to its next stop."""
+
+    def __init__(
+        self, workflow: Workflow, execution: Execution, recorder: Recorder, cancel: CancelToken
+    ) -> None:
+        self.workflow = workflow
+        self.execution = execution
+        self.snap = execution.snapshot
+        self.recorder = recorder
+        self.cancel = cancel
+        self.clock = recorder.clock
+        self.resume = execution.resume
+        self.budget: int | None = 1 if execution.per_step else None
+        self.leaf = LeafRunner(
+            recorder,
+            cancel,
+            self.snap.state,
+            self.snap.context,
+            self.snap.run_id,
+            self.snap.resource_id,
+            self._lookup,
+        )
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def run(self) -> RunResult:
+        snap = self.snap
+        self.recorder.bind()
+        now = self.clock()
+        snap.status = "running"
+        snap.started_at = snap.started_at or now
+        snap.finished_at = None
+        payload: dict[str, Any] = {"mode": self.execution.mode}
+        if self.execution.mode == "start":
+            payload.update(
+                input=snap.input,
+                state=snap.state,
+                context=snap.context,
+                resource_id=snap.resource_id,
+            )
+        if self.resume is not None:
+            payload["resume"] = {
+                "path": list(self.resume.path),
+                "data": self.resume.data,
+                "for_each_index": self.resume.for_each_index,
+            }
+        payload.update(self.execution.started_payload or {})
+        self.recorder.emit(ev.RUN_STARTED, (), payload)
+        await self.recorder.commit()
+
+        scope = Scope(self.workflow, (), snap.input)
+        outcome = await self.run_flow(scope, snap.input)
+        await self.finish(outcome)
+        return snap.to_result()
+
+    async def finish(self, outcome: Outcome) -> None:
+        snap = self.snap
+        status = outcome.status
+        snap.result = None
+        snap.error = None
+        snap.traceback = None
+        if status in ("success", "bailed"):
+            try:
+                snap.result = validate_json(
+                    self.workflow.output_schema, outcome.output, "workflow output"
+                )
+                status = "success"
+            except ValidationError as exc:
+                status, outcome = "failed", Outcome("failed", error=exc)
+        if status == "failed":
+            snap.error = outcome.error
+            snap.traceback = format_traceback(outcome.error) if outcome.error else None
+        snap.status = status  # type: ignore[assignment]
+        snap.suspended = suspended_paths(snap.steps) if status == "suspended" else []
+        snap.resume_labels = resume_labels(snap.steps) if status == "suspended" else {}
+        if status in ("success", "failed", "canceled"):
+            snap.finished_at = self.clock()
+        payload: dict[str, Any] = {}
+        if status == "success":
+            payload["result"] = snap.result
+        elif status == "failed" and snap.error is not None:
+            payload["error"] = error_to_dict(snap.error)
+        elif status == "suspended":
+            payload["suspended"] = snap.suspended
+            payload["resume_labels"] = snap.resume_labels
+        self.recorder.emit(ev.RUN_STATUS_EVENTS[status], (), payload)
+        await self.recorder.commit()
+
+    # -- flows and entries --------------------------------------------------------------------
+
+    async def run_flow(self, scope: Scope, input_data: Any) -> Outcome:
+        prev = input_data
+        for entry in scope.flow.entries:
+            if self.cancel.is_set:
+                return CANCELED
+            outcome = await self.run_entry(scope, entry, prev)
+            if outcome.status != "success":
+                return outcome
+            prev = outcome.output
+        return Outcome("success", prev)
+
+    async def run_entry(self, scope: Scope, entry: Entry, input_data: Any) -> Outcome:
+        if isinstance(entry, StepEntry):
+            return await self.run_node(scope, entry.step, input_data)
+        if isinstance(entry, ParallelEntry):
+            return await self.run_many(scope, entry.steps, input_data)
+        if isinstance(entry, BranchEntry):
+            return await self.run_branch(scope, entry, input_data)
+        if isinstance(entry, LoopEntry):
+            return await self.run_loop(scope, entry, input_data)
+        if isinstance(entry, ForeachEntry):
+            return await self.run_foreach(scope, entry, input_data)
+        return await self.run_sleep(scope, entry, input_data)
+
+    async def run_many(
+        self, scope: Scope, steps: tuple[StepLike, ...] | list[StepLike], input_data: Any
+    ) -> Outcome:
+        if len(steps) == 1:
+            outcomes = [await self.run_node(scope, steps[0], input_data)]
+        else:
+            outcomes = list(
+                await asyncio.gather(*(self.run_node(scope, s, input_data) for s in steps))
+            )
+        return combine([s.id for s in steps], outcomes)
+
+    async def run_branch(self, scope: Scope, entry: BranchEntry, input_data: Any) -> Outcome:
+        recorded = [
+            s
+            for s in entry.steps
+            if (r := self.snap.steps.get(self._key(scope, s.id))) is not None
+            and r.status != "skipped"
+        ]
+        if recorded:
+            # Arms chosen before a suspension or crash stay chosen; conditions are not re-run.
+            selected = recorded
+        else:
+            verdicts = await asyncio.gather(
+                *(
+                    self._condition(scope, cond, input_data, None, swallow=True)
+                    for cond, _ in entry.arms
+                )
+            )
+            selected = [s for (_, s), ok in zip(entry.arms, verdicts, strict=True) if ok]
+        if not selected:
+            return Outcome("success", {})
+        return await self.run_many(scope, selected, input_data)
+
+    async def run_loop(self, scope: Scope, entry: LoopEntry, input_data: Any) -> Outcome:
+        step = entry.step
+        key = self._key(scope, step.id)
+        rec = self.snap.steps.get(key)
+        iteration = (rec.iteration or 1) if rec is not None else 1
+        if rec is not None and rec.status == "success":
+            if rec.loop_done:
+                return Outcome("success", rec.output)
+            outcome = Outcome("success", rec.output)
+        else:
+            outcome = await self.run_node(scope, step, input_data, iteration)
+        while True:
+            if outcome.status != "success":
+                return outcome
+            try:
+                verdict = await self._condition(
+                    scope, entry.condition, outcome.output, iteration, swallow=False
+                )
+            except Exception as exc:
+                return await self._fail_record(key, exc)
+            again = not verdict if entry.until else verdict
+            if not again:
+                done = self.snap.steps[key]
+                self.snap.steps[key] = done.evolve(loop_done=True)
+                return outcome
+            if self.cancel.is_set:
+                return CANCELED
+            iteration += 1
+            self._forget(key)
+            outcome = await self.run_node(scope, step, outcome.output, iteration)
+
+    # -- single nodes -------------------------------------------------------------------------
+
+    async def run_node(
+        self, scope: Scope, step: StepLike, input_data: Any, iteration: int | None = None
+    ) -> Outcome:
+        """Run a step or nested workflow unless its record says it already succeeded."""
+        path = (*scope.prefix, step.id)
+        key = path_key(path)
+        rec = self.snap.steps.get(key)
+        resuming = False
+        if rec is not None:
+            status = rec.status
+            if status == "success" or status == "skipped":
+                return Outcome("success", rec.output)
+            if status == "suspended":
+                if not self._targeted(scope, path):
+                    return SUSPENDED
+                resuming = True
+                input_data = rec.payload
+            elif status == "failed":
+                return Outcome("failed", error=rec.error)
+            elif status == "canceled":
+                return CANCELED
+            else:  # running, waiting or paused: interrupted, run it again
+                input_data = rec.payload
+                iteration = rec.iteration or iteration
+        if isinstance(step, Workflow):
+            return await self.run_nested(
+                scope, step, path, key, rec, input_data, resuming, iteration
+            )
+        if not self._take_budget():
+            return PAUSED
+        if self.cancel.is_set:
+            return CANCELED
+        now = self.clock()
+        resume_data = suspend_data = None
+        if resuming and rec is not None:
+            resume_data = self._resume_data(scope)
+            suspend_data = rec.suspend_payload
+            running = rec.evolve(
+                status="running",
+                resume_payload=resume_data,
+                resumed_at=now,
+                ended_at=None,
+                iteration=iteration,
+            )
+            self.recorder.emit(
+                ev.STEP_RESUMED, path, {"input": input_data, "resume_payload": resume_data}
+            )
+        else:
+            running = StepResult("running", payload=input_data, started_at=now, iteration=iteration)
+            self.recorder.emit(ev.STEP_STARTED, path, _start_payload(input_data, iteration))
+        self.snap.steps[key] = running
+        await self.recorder.commit()
+        done = await self.leaf.attempts(
+            scope, step, path, input_data, resume_data, suspend_data, iteration
+        )
+        return await self._end_leaf(key, path, running, done)
+
+    async def _end_leaf(
+        self, key: str, path: tuple[str, ...], running: StepResult, done: Attempted
+    ) -> Outcome:
+        now = self.clock()
+        status = "success" if done.status == "bailed" else done.status
+        if status == "success":
+            rec = running.evolve(
+                status="success",
+                output=done.output,
+                ended_at=now,
+                attempts=done.attempts,
+                state_delta=done.state_delta,
+            )
+            payload: dict[str, Any] = {"output": done.output}
+        elif status == "suspended":
+            rec = running.evolve(
+                status="suspended",
+                suspend_payload=done.suspend_payload,
+                suspended_at=now,
+                labels=done.labels,
+                attempts=done.attempts,
+                state_delta=done.state_delta,
+            )
+            payload = {"suspend_payload": done.suspend_payload, "labels": list(done.labels)}
+        elif status == "failed":
+            rec = running.evolve(
+                status="failed",
+                error=done.error,
+                traceback=done.traceback,
+                ended_at=now,
+                attempts=done.attempts,
+            )
+            payload = {"error": error_to_dict(done.error)} if done.error else {}
+        else:
+            rec = running.evolve(status="canceled", ended_at=now, attempts=done.attempts)
+            payload = {}
+        if done.state_delta:
+            payload["state_delta"] = done.state_delta
+        self.snap.steps[key] = rec
+        self.recorder.emit(_STEP_END_EVENTS[status], path, payload)
+        await self.recorder.commit()
+        if done.status == "bailed":
+            return Outcome("bailed", done.output)
+        return Outcome(status, done.output, done.error)
+
+    async def run_nested(
+        self,
+        scope: Scope,
+        wf: Workflow,
+        path: tuple[str, ...],
+        key: str,
+        rec: StepResult | None,
+        input_data: Any,
+        resuming: bool,
+        iteration: int | None,
+    ) -> Outcome:
+        if self.cancel.is_set:
+            return CANCELED
+        if self.budget is not None and self.budget <= 0:
+            return PAUSED  # per-step mode: nothing of the nested workflow starts
+        now = self.clock()
+        if rec is not None:
+            # Resumed, restarted or continued: the recorded input was validated already.
+            running = rec.evolve(status="running", ended_at=None, iteration=iteration)
+            if resuming:
+                running = running.evolve(resumed_at=now, resume_payload=self._resume_data(scope))
+                self.recorder.emit(
+                    ev.STEP_RESUMED,
+                    path,
+                    {"input": input_data, "resume_payload": running.resume_payload},
+                )
+            else:
+                self.recorder.emit(ev.STEP_STARTED, path, _start_payload(input_data, iteration))
+            nested_input = rec.payload
+        else:
+            running = StepResult("running", payload=input_data, started_at=now, iteration=iteration)
+            self.recorder.emit(ev.STEP_STARTED, path, _start_payload(input_data, iteration))
+            try:
+                nested_input = validate_json(
+                    wf.input_schema, input_data, f"input of workflow {wf.id!r}"
+                )
+            except ValidationError as exc:
+                self.snap.steps[key] = running
+                return await self._end_leaf(
+                    key,
+                    path,
+                    running,
+                    Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
+                )
+            running = running.evolve(payload=nested_input)
+        self.snap.steps[key] = running
+        await self.recorder.commit()
+        inner = Scope(wf, path, nested_input, scope.forced_resume)
+        outcome = await self.run_flow(inner, nested_input)
+        if outcome.status == "paused":
+            self.snap.steps[key] = running.evolve(status="paused")
+            return PAUSED
+        done = self._nested_attempted(wf, path, outcome)
+        result = await self._end_leaf(key, path, running, done)
+        # A bail ends the nested workflow, not its parent.
+        return Outcome("success", result.output) if result.status == "bailed" else result
+
+    def _nested_attempted(self, wf: Workflow, path: tuple[str, ...], outcome: Outcome) -> Attempted:
+        if outcome.status in ("success", "bailed"):
+            try:
+                output = validate_json(
+                    wf.output_schema, outcome.output, f"output of workflow {wf.id!r}"
+                )
+            except ValidationError as exc:
+                return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
+            return Attempted("success", output=output, attempts=1)
+        if outcome.status == "failed":
+            err = outcome.error
+            return Attempted(
+                "failed", error=err, traceback=format_traceback(err) if err else None, attempts=1
+            )
+        if outcome.status == "suspended":
+            prefix = path_key(path) + "."
+            payload = next(
+                (
+                    r.suspend_payload
+                    for k, r in self.snap.steps.items()
+                    if k.startswith(prefix) and r.status == "suspended"
+                ),
+                None,
+            )
+            return Attempted("suspended", suspend_payload=payload, attempts=1)
+        return Attempted("canceled", attempts=1)
+
+    # -- foreach ------------------------------------------------------------------------------
+
+    async def run_foreach(self, scope: Scope, entry: ForeachEntry, input_data: Any) -> Outcome:
+        from engines.default.foreach import run_foreach
+
+        return await run_foreach(self, scope, entry, input_data)
+
+    # -- sleep --------------------------------------------------------------------------------
+
+    async def run_sleep(self, scope: Scope, entry: SleepEntry, input_data: Any) -> Outcome:
+        path = (*scope.prefix, entry.id)
+        key = path_key(path)
+        rec = self.snap.steps.get(key)
+        if rec is not None and rec.status in ("success", "skipped"):
+            return Outcome("success", rec.output)
+        if not self._take_budget():
+            return PAUSED
+        if self.cancel.is_set:
+            return CANCELED
+        if rec is not None and rec.status == "waiting" and rec.wake_at is not None:
+            waiting = rec
+        else:
+            now = self.clock()
+            try:
+                wake_at = await self._wake_at(scope, entry, input_data, now)
+            except Exception as exc:
+                running = StepResult("running", payload=input_data, started_at=now)
+                self.snap.steps[key] = running
+                self.recorder.emit(ev.STEP_STARTED, path, {"input": input_data})
+                return await self._end_leaf(
+                    key,
+                    path,
+                    running,
+                    Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
+                )
+            waiting = StepResult("waiting", payload=input_data, started_at=now, wake_at=wake_at)
+            self.snap.steps[key] = waiting
+            self.recorder.emit(ev.STEP_WAITING, path, {"input": input_data, "wake_at": wake_at})
+            await self.recorder.commit()
+        assert waiting.wake_at is not None
+        cancelled = await self.sleep_until(waiting.wake_at)
+        if cancelled:
+            return await self._end_leaf(key, path, waiting, Attempted("canceled", attempts=1))
+        return await self._end_leaf(
+            key, path, waiting, Attempted("success", output=waiting.payload, attempts=1)
+        )
+
+    async def sleep_until(self, wake_at: float) -> bool:
+        """Wait until `wake_at`; True when the run was cancelled meanwhile."""
+        return await self.cancel.wait(max(0.0, wake_at - self.clock()))
+
+    async def _wake_at(self, scope: Scope, entry: SleepEntry, input_data: Any, now: float) -> float:
+        if entry.until is not None:
+            moment: Any = entry.until
+            if callable(moment):
+                moment = await call_quick(moment, self._plain_context(scope, input_data, None))
+            if isinstance(moment, datetime):
+                return moment.timestamp()
+            return float(moment)
+        seconds: Any = entry.seconds
+        if callable(seconds):
+            seconds = await call_quick(seconds, self._plain_context(scope, input_data, None))
+        return now + max(0.0, float(seconds or 0))
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _key(self, scope: Scope, step_id: str) -> str:
+        return path_key((*scope.prefix, step_id))
+
+    def _lookup(self, prefix: tuple[str, ...], step_id: str) -> Any:
+        rec = self.snap.steps.get(path_key((*prefix, step_id)))
+        if rec is None or rec.status != "success":
+            return None
+        return rec.output
+
+    def _take_budget(self) -> bool:
+        if self.budget is None:
+            return True
+        if self.budget <= 0:
+            return False
+        self.budget -= 1
+        return True
+
+    def _targeted(self, scope: Scope, path: tuple[str, ...]) -> bool:
+        if scope.forced_resume is not None:
+            return True
+        target = self.resume
+        return target is not None and target.path[: len(path)] == path
+
+    def _resume_data(self, scope: Scope) -> Any:
+        if scope.forced_resume is not None:
+            return scope.forced_resume[0]
+        return self.resume.data if self.resume is not None else None
+
+    def _forget(self, key: str) -> None:
+        """Drop a loop body's record and its nested records before the next iteration."""
+        steps = self.snap.steps
+        steps.pop(key, None)
+        prefix = key + "."
+        for k in [k for k in steps if k.startswith(prefix)]:
+            del steps[k]
+
+    async def _fail_record(self, key: str, exc: BaseException) -> Outcome:
+        rec = self.snap.steps[key]
+        self.snap.steps[key] = rec.evolve(
+            status="failed", error=exc, traceback=format_traceback(exc), output=None
+        )
+        self.recorder.emit(ev.STEP_FAILED, tuple(key.split(".")), {"error": error_to_dict(exc)})
+        await self.recorder.commit()
+        return Outcome("failed", error=exc)
+
+    def _plain_context(self, scope: Scope, input_data: Any, iteration: int | None) -> StepContext:
+        prefix = scope.prefix
+        return StepContext(
+            run_id=self.snap.run_id,
+            workflow_id=scope.flow.id,
+            resource_id=self.snap.resource_id,
+            input_data=input_data,
+            run_state=self.snap.state,
+            context=self.snap.context,
+            init_data=scope.init,
+            lookup=lambda sid: self._lookup(prefix, sid),
+            cancel=self.cancel,
+            retry_count=-1,
+            iteration=iteration,
+        )
+
+    async def _condition(
+        self, scope: Scope, cond: Any, value: Any, iteration: int | None, swallow: bool
+    ) -> bool:
+        ctx = self._plain_context(scope, value, iteration)
+        try:
+            return bool(await call_quick(cond, ctx))
+        except Exception as exc:
+            if not swallow:
+                raise
+            log.warning("branch condition %r raised %r; treated as false", cond, exc)
+            return False
+
+
+def _start_payload(input_data: Any, iteration: int | None) -> dict[str, Any]:
+    if iteration is None:
+        return {"input": input_data}
+    return {"input": input_data, "iteration": iteration}
+
+
+def as_json(value: Any) -> Any:
+    return to_json_value(value)
+
+
+__all__ = ["Interpreter", "WorkflowError"]

@@ -1,0 +1,50 @@
+"""Helpers for testing workflows: every engine and storage by name, and a call counter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engines.core.engine import Engine
+from engines.default import DefaultEngine
+from engines.storage.base import Storage
+from engines.storage.memory import InMemoryStorage
+
+EngineBuilder = Callable[[Storage], Engine]
+
+
+def storage_factories() -> dict[str, Callable[[], Storage]]:
+    """Every storage `engines` ships, by name: objects in memory, and JSON round-tripped."""
+    return {
+        "memory": InMemoryStorage,
+        "memory-json": lambda: InMemoryStorage(serialize=True),
+    }
+
+
+def engine_builders() -> dict[str, EngineBuilder]:
+    """Every engine by name, as a function of the storage it should use."""
+    return {"default": lambda storage: DefaultEngine(storage=storage)}
+
+
+def engine_factories() -> dict[str, Callable[[], Engine]]:
+    """Every engine by name, each built fresh on its embedded default storage."""
+
+    def factory(build: EngineBuilder) -> Callable[[], Engine]:
+        return lambda: build(InMemoryStorage())
+
+    return {name: factory(build) for name, build in engine_builders().items()}
+
+
+class Calls:
+    """Counts calls per name, for asserting which steps ran (`calls["step1"] == 1`)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.args: dict[str, list[Any]] = {}
+
+    def hit(self, name: str, arg: Any = None) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+        self.args.setdefault(name, []).append(arg)
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts.get(name, 0)

@@ -1,0 +1,1 @@
+"""Stepback's web app: runs, events and snapshots in Django models, browsed in the browser."""

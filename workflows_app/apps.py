@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class WorkflowsAppConfig(AppConfig):
+    """The Stepback web app."""
+
+    name = "workflows_app"
+    verbose_name = "Stepback"
+    default_auto_field = "django.db.models.BigAutoField"
