@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import workloads
-from bench.timing import Subject, Timing, measure, run_once
+from bench.timing import Subject, Timing, measure, profile_call
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ def select(only: str | None) -> list[Workload]:
     if not only:
         return list(WORKLOADS)
     wanted = {key.strip().upper() for key in only.split(",") if key.strip()}
-    known = {w.key for w in WORKLOADS}
-    unknown = sorted(wanted - known)
+    known = [w.key for w in WORKLOADS]
+    unknown = sorted(wanted.difference(known))
     if unknown:
         raise SystemExit(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return [w for w in WORKLOADS if w.key in wanted]
@@ -263,17 +263,16 @@ def environment(peers: Any, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def profile(selected: Sequence[Workload], quick: bool, top: int) -> None:
-    """Run the Stepback side of each workload once under cProfile and print the top functions."""
+    """Profile one warm call of the Stepback side of each workload; print the top functions."""
     for workload in selected:
         size = workload.quick if quick else workload.full
         subject = workload.stepback(size)
         profiler = cProfile.Profile()
-        profiler.enable()
-        asyncio.run(run_once(subject))
-        profiler.disable()
-        print(f"\n== cProfile: Stepback {workload.key} {workload.label(size)} ==")
-        stats = pstats.Stats(profiler, stream=sys.stdout)
-        stats.sort_stats("tottime").print_stats(top)
+        asyncio.run(profile_call(subject, profiler))
+        for order in ("tottime", "cumulative"):
+            print(f"\n== cProfile ({order}): Stepback {workload.key} {workload.label(size)} ==")
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats(order).print_stats(top)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -83,6 +83,28 @@ async def run_once(subject: Subject) -> Any:
     return result
 
 
+async def profile_call(subject: Subject, profiler: Any) -> Any:
+    """Set up and warm up the subject, then run one call with `profiler` (a `cProfile.Profile`)
+    enabled around the timed part only; returns the checked result."""
+    await subject.setup()
+    try:
+        await _call(subject)
+        state = await subject.prepare()
+        try:
+            gc.collect()
+            profiler.enable()
+            try:
+                result = await subject.run(state)
+            finally:
+                profiler.disable()
+        finally:
+            await subject.finish(state)
+        subject.check(result)
+    finally:
+        await subject.teardown()
+    return result
+
+
 async def measure(subject: Subject, repeat: int = 5, budget: float = 10.0) -> Timing:
     """Warm up once, then time up to `repeat` calls, stopping early once `budget` seconds of
     timed calls have passed (at least one call is always timed)."""

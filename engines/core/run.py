@@ -91,7 +91,8 @@ class Run:
         context: dict[str, Any] | None = None,
         per_step: bool = False,
     ) -> RunResult:
-        """Resume a suspended step (or continue a paused run) with `resume_data`."""
+        """Resume a suspended step with `resume_data`, or continue a paused run (to the end,
+        or one more step with `per_step=True`)."""
         execution = await prepare_resume(
             self.workflow,
             self.engine,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from engines.core import events as ev
@@ -107,54 +109,69 @@ async def run_foreach(
     completed = sum(1 for s in states if s is not None and s.status == "success")
     stop = False
     bailed: list[Any] = []
-    cursor = 0
     resume_value = interp._resume_data(scope) if resuming else None
 
-    async def worker() -> None:
-        nonlocal cursor, completed, stop
-        while not stop and cursor < len(todo) and not interp.cancel.is_set:
-            index, resume_item = todo[cursor]
-            cursor += 1
-            item_rec = await _run_item(
-                interp,
-                scope,
-                step,
-                path,
-                index,
-                items[index],
-                states[index],
-                resume_item,
-                resume_value,
-            )
-            if item_rec.status == "bailed":  # type: ignore[comparison-overlap]
-                # A bail ends the workflow; the item itself is recorded as succeeded.
-                bailed.append(item_rec.output)
-                item_rec = item_rec.evolve(status="success")
-                stop = True
-            states[index] = item_rec
-            if item_rec.status == "success":
-                completed += 1
-            else:
-                # The first item that does not succeed stops new items; running ones finish.
-                stop = True
-            interp.recorder.emit(
-                ev.STEP_PROGRESS,
-                path,
-                {
-                    "kind": "foreach",
-                    "completed_count": completed,
-                    "total_count": total,
-                    "current_index": index,
-                    "iteration_status": item_rec.status,
-                    "iteration_output": item_rec.output,
-                },
-            )
+    def record(index: int, item_rec: StepResult) -> None:
+        nonlocal completed, stop
+        if item_rec.status == "bailed":  # type: ignore[comparison-overlap]
+            # A bail ends the workflow; the item itself is recorded as succeeded.
+            bailed.append(item_rec.output)
+            item_rec = item_rec.evolve(status="success")
+            stop = True
+        states[index] = item_rec
+        if item_rec.status == "success":
+            completed += 1
+        else:
+            # The first item that does not succeed stops new items; running ones finish.
+            stop = True
+        interp.recorder.emit(
+            ev.STEP_PROGRESS,
+            path,
+            {
+                "kind": "foreach",
+                "completed_count": completed,
+                "total_count": total,
+                "current_index": index,
+                "iteration_status": item_rec.status,
+                "iteration_output": item_rec.output,
+            },
+        )
 
-    workers = min(concurrency, len(todo))
-    if workers == 1:
-        await worker()
-    elif workers > 1:
-        await asyncio.gather(*(worker() for _ in range(workers)))
+    def launch(index: int, resume_item: bool) -> Awaitable[StepResult]:
+        return _run_item(
+            interp,
+            scope,
+            step,
+            path,
+            index,
+            items[index],
+            states[index],
+            resume_item,
+            resume_value,
+        )
+
+    # Items run in batches of `concurrency` by position; an item before the next batch that
+    # did not succeed (a suspended one this resume leaves alone included) stops the loop.
+    clean_until = 0
+
+    def blocked(upto: int) -> bool:
+        nonlocal clean_until
+        for s in states[clean_until:upto]:
+            if s is None or s.status != "success":
+                return True
+        clean_until = max(clean_until, upto)
+        return False
+
+    for _, group in itertools.groupby(todo, key=lambda t: t[0] // concurrency):
+        batch = list(group)
+        if stop or interp.cancel.is_set or blocked(batch[0][0] - batch[0][0] % concurrency):
+            break
+        if len(batch) == 1:
+            record(batch[0][0], await launch(*batch[0]))
+        else:
+            results = await asyncio.gather(*(launch(i, r) for i, r in batch))
+            for (index, _), item_rec in zip(batch, results, strict=True):
+                record(index, item_rec)
 
     running = running.evolve(items=tuple(states))
     statuses = [s.status if s is not None else None for s in states]

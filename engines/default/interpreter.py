@@ -108,6 +108,10 @@ class Interpreter:
         snap.result = None
         snap.error = None
         snap.traceback = None
+        if status == "success" and self.execution.per_step and self.budget == 0:
+            # Per-step mode pauses after its one step, even the last one (like a breakpoint);
+            # the next resume finds nothing left and finishes the run.
+            status = "paused"
         if status in ("success", "bailed"):
             try:
                 snap.result = validate_json(

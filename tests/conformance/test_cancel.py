@@ -102,9 +102,7 @@ async def test_a3_cancel_from_inside_a_step_cancels_the_run(engine, calls: Calls
     assert seen == {"is_cancelled": True, "event_set": True}
 
 
-async def test_a3_cancelled_step_record_and_stored_run_are_canceled(
-    engine, calls: Calls
-) -> None:
+async def test_a3_cancelled_step_record_and_stored_run_are_canceled(engine, calls: Calls) -> None:
     """A3: after ctx.cancel() the step's record, the stored run and its last event say canceled."""
     wf = _self_cancelling_workflow(calls, {})
     result = await wf.create_run(engine=engine, run_id="a3-stored").start(input_data={})
@@ -248,9 +246,7 @@ async def test_a5_cancel_during_a_sleep_ends_the_run_canceled(engine, calls: Cal
 # -- A6: nested workflows ---------------------------------------------------------------------
 
 
-def _nested_long_workflow(
-    started: asyncio.Event, seen: dict[str, Any], wait: float
-) -> Workflow:
+def _nested_long_workflow(started: asyncio.Event, seen: dict[str, Any], wait: float) -> Workflow:
     """parent-step (doubles) -> abort-nested-workflow (nested-long-step waits for a cancel)."""
 
     @step(id="nested-long-step", input_schema=Doubled)
@@ -264,9 +260,7 @@ def _nested_long_workflow(
         seen["cancelled_at"] = time.monotonic()
         return {"result": "aborted"}
 
-    nested = (
-        Workflow("abort-nested-workflow", input_schema=Doubled).then(nested_long).commit()
-    )
+    nested = Workflow("abort-nested-workflow", input_schema=Doubled).then(nested_long).commit()
 
     @step(id="parent-step", input_schema=Value)
     async def parent_step(ctx: StepContext) -> dict:

@@ -130,28 +130,57 @@ async def test_p4_per_step_runs_the_outer_step_before_a_nested_workflow_only(
     assert calls["finalStep"] == 0
 
 
-async def test_p5_resume_continues_a_paused_run_one_step_at_a_time(
+ORDER = ["step1", "step2", "step3"]
+
+
+def _three_steps(wf_id: str, calls: Calls) -> Workflow:
+    wf = Workflow(wf_id)
+    for step_id in ORDER:
+        wf = wf.then(_constant(step_id, {"value": f"{step_id}-done"}, calls))
+    return wf.commit()
+
+
+async def test_p5_per_step_resumes_continue_a_paused_run_one_step_at_a_time(
     engine: Any, calls: Calls
 ) -> None:
-    """P5: each resume() of a paused run runs one more step, until the run succeeds."""
-    order = ["step1", "step2", "step3"]
-    wf = Workflow("per-step-continue")
-    for step_id in order:
-        wf = wf.then(_constant(step_id, {"value": f"{step_id}-done"}, calls))
-    wf = wf.commit()
-    run = wf.create_run(engine=engine, run_id=_run_id("p5"))
+    """P5: each resume(per_step=True) of a paused run runs one more step, until success."""
+    run = _three_steps("per-step-continue", calls).create_run(engine=engine, run_id=_run_id("p5"))
 
     result = await run.start(input_data={}, per_step=True)
     assert result.status == "paused"
     assert set(result.steps) == {"step1"}
-    assert [calls[s] for s in order] == [1, 0, 0]
+    assert [calls[s] for s in ORDER] == [1, 0, 0]
 
-    for done in range(2, len(order) + 1):
-        result = await run.resume()
-        expected_status = "success" if done == len(order) else "paused"
-        assert result.status == expected_status
-        assert set(result.steps) == set(order[:done])
-        assert [calls[s] for s in order] == [1] * done + [0] * (len(order) - done)
-        assert result.steps[order[done - 1]].output == {"value": f"{order[done - 1]}-done"}
+    for done in range(2, len(ORDER) + 1):
+        result = await run.resume(per_step=True)
+        assert set(result.steps) == set(ORDER[:done])
+        assert [calls[s] for s in ORDER] == [1] * done + [0] * (len(ORDER) - done)
+        assert result.steps[ORDER[done - 1]].output == {"value": f"{ORDER[done - 1]}-done"}
+        if done < len(ORDER):
+            assert result.status == "paused"
 
+    # Whether the call that ran the last step already reports success or pauses once more,
+    # continuing finishes the run without running anything again.
+    if result.status == "paused":
+        result = await run.resume(per_step=True)
+    assert result.status == "success"
+    assert [calls[s] for s in ORDER] == [1, 1, 1]
+    assert result.result == {"value": "step3-done"}
+
+
+async def test_p5_resume_with_per_step_false_runs_a_paused_run_to_the_end(
+    engine: Any, calls: Calls
+) -> None:
+    """P5: resume(per_step=False) continues a paused run through all remaining steps."""
+    run = _three_steps("per-step-continue", calls).create_run(
+        engine=engine, run_id=_run_id("p5-all")
+    )
+    first = await run.start(input_data={}, per_step=True)
+    assert first.status == "paused"
+
+    result = await run.resume(per_step=False)
+
+    assert result.status == "success"
+    assert set(result.steps) == set(ORDER)
+    assert [calls[s] for s in ORDER] == [1, 1, 1]
     assert result.result == {"value": "step3-done"}

@@ -61,7 +61,7 @@ def _above_five(value: int) -> bool:
 async def test_sr21_foreach_items_suspend_and_resume_one_after_another(
     engine, calls: Calls
 ) -> None:
-    """SR21: with concurrency 1, each resume without an index finishes one item and reaches the next."""
+    """SR21: with concurrency 1 each resume without an index finishes one item, then the next."""
     wf = _foreach_workflow(calls, "foreach-suspend-workflow", 1, _always)
     run = wf.create_run(engine=engine, run_id="sr21-run")
 
@@ -102,7 +102,7 @@ async def test_sr22_one_resume_resumes_every_suspended_concurrent_item(
 
 
 async def test_sr23_resume_foreach_items_by_index(engine, calls: Calls) -> None:
-    """SR23: for_each_index resumes only that item; the run finishes when the last one is resumed."""
+    """SR23: for_each_index resumes only that item; the run finishes once all are resumed."""
     wf = _foreach_workflow(calls, "foreach-index-suspend-workflow", 3, _always)
     run = wf.create_run(engine=engine, run_id="sr23-run")
 
