@@ -60,6 +60,11 @@ class Recorder:
         else:
             self._loop.call_soon_threadsafe(self.emit, type, path, payload)
 
+    async def commit_pending(self) -> None:
+        """Commit if events are waiting (a step about to wait makes its start visible)."""
+        if self._pending:
+            await self.commit()
+
     async def commit(self) -> None:
         """Store the snapshot with the queued events, then publish those events."""
         events = self._pending

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from engines.core.error_codec import error_from_dict, error_to_dict
@@ -18,9 +18,14 @@ TERMINAL_RUN_STATUSES = frozenset({"success", "failed", "canceled"})
 ACTIVE_RUN_STATUSES = frozenset({"pending", "running", "waiting"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepResult:
-    """The record of one step (or foreach item) in a run. `payload` is the step's input."""
+    """The record of one step (or foreach item) in a run. `payload` is the step's input.
+
+    Treat records as immutable: engines replace a record with `evolve()`, never change one in
+    place, so snapshots and storages can share them. (Not `frozen=True` only because frozen
+    construction costs several times more on the hot path of every step.)
+    """
 
     status: StepStatus
     payload: Any = None
@@ -42,8 +47,16 @@ class StepResult:
     wake_at: float | None = None
 
     def evolve(self, **changes: Any) -> StepResult:
-        """A copy with `changes` applied."""
-        return replace(self, **changes)
+        """A copy with `changes` applied (the way to "change" a record)."""
+        new = StepResult(
+            self.status, self.payload, self.output, self.error, self.traceback,
+            self.suspend_payload, self.resume_payload, self.started_at, self.ended_at,
+            self.suspended_at, self.resumed_at, self.attempts, self.labels, self.state_delta,
+            self.iteration, self.loop_done, self.items, self.wake_at,
+        )  # fmt: skip
+        for name, value in changes.items():
+            setattr(new, name, value)
+        return new
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form; the error is serialized and the traceback kept in its own field."""

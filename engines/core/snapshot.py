@@ -49,6 +49,10 @@ class RunSnapshot:
     finished_at: float | None = None
     version: int = SNAPSHOT_VERSION
 
+    def __post_init__(self) -> None:
+        if type(self.steps) is not StepRecords:
+            self.steps = StepRecords(self.steps)
+
     def copy(self) -> RunSnapshot:
         """A copy that later changes to this snapshot do not reach (records are immutable)."""
         return RunSnapshot(
@@ -59,7 +63,7 @@ class RunSnapshot:
             initial_state=dict(self.initial_state),
             state=dict(self.state),
             context=dict(self.context),
-            steps=dict(self.steps),
+            steps=StepRecords(self.steps),
             result=self.result,
             error=self.error,
             traceback=self.traceback,
@@ -220,3 +224,43 @@ def resume_labels(steps: dict[str, StepResult]) -> dict[str, dict[str, Any]]:
                 for label in item.labels:
                     labels[label] = {"path": path, "for_each_index": index}
     return labels
+
+
+class StepRecords(dict[str, StepResult]):
+    """A snapshot's step records, remembering which keys changed since the storage last saw
+    them, so a storage can write only those (`changed is None`: unknown, write everything)."""
+
+    __slots__ = ("changed", "removed", "synced_with")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.changed: dict[str, None] | None = None
+        self.removed: set[str] = set()
+        self.synced_with: object | None = None
+
+    def __setitem__(self, key: str, value: StepResult) -> None:
+        super().__setitem__(key, value)
+        changed = self.changed
+        if changed is not None:
+            changed[key] = None
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        if self.changed is not None:
+            self.changed.pop(key, None)
+            self.removed.add(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            value = super().pop(key)
+            if self.changed is not None:
+                self.changed.pop(key, None)
+                self.removed.add(key)
+            return value
+        return super().pop(key, *default)
+
+    def mark_synced(self, token: object) -> None:
+        """The storage holding `token` now has every record: track changes from here."""
+        self.changed = {}
+        self.removed = set()
+        self.synced_with = token

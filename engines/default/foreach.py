@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from engines.core import events as ev
 from engines.core.calls import call_quick
+from engines.core.eager import gather_eager
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import WorkflowError
 from engines.core.graph import ForeachEntry
@@ -137,7 +137,7 @@ async def run_foreach(
             },
         )
 
-    def launch(index: int, resume_item: bool) -> Awaitable[StepResult]:
+    def launch(index: int, resume_item: bool) -> Coroutine[Any, Any, StepResult]:
         return _run_item(
             interp,
             scope,
@@ -169,7 +169,7 @@ async def run_foreach(
         if len(batch) == 1:
             record(batch[0][0], await launch(*batch[0]))
         else:
-            results = await asyncio.gather(*(launch(i, r) for i, r in batch))
+            results = await gather_eager([launch(i, r) for i, r in batch])
             for (index, _), item_rec in zip(batch, results, strict=True):
                 record(index, item_rec)
 

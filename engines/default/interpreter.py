@@ -7,7 +7,6 @@ or waiting one runs again, and a suspended one runs again only when the resume t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from engines.core import events as ev
 from engines.core.calls import call_quick
 from engines.core.context import CancelToken, StepContext
+from engines.core.eager import gather_eager
 from engines.core.engine import Execution
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import ValidationError, WorkflowError
@@ -172,7 +172,7 @@ class Interpreter:
             outcomes = [await self.run_node(scope, steps[0], input_data)]
         else:
             outcomes = list(
-                await asyncio.gather(*(self.run_node(scope, s, input_data) for s in steps))
+                await gather_eager([self.run_node(scope, s, input_data) for s in steps])
             )
         return combine([s.id for s in steps], outcomes)
 
@@ -187,11 +187,11 @@ class Interpreter:
             # Arms chosen before a suspension or crash stay chosen; conditions are not re-run.
             selected = recorded
         else:
-            verdicts = await asyncio.gather(
-                *(
+            verdicts = await gather_eager(
+                [
                     self._condition(scope, cond, input_data, None, swallow=True)
                     for cond, _ in entry.arms
-                )
+                ]
             )
             selected = [s for (_, s), ok in zip(entry.arms, verdicts, strict=True) if ok]
         if not selected:
@@ -282,7 +282,7 @@ class Interpreter:
             running = StepResult("running", payload=input_data, started_at=now, iteration=iteration)
             self.recorder.emit(ev.STEP_STARTED, path, _start_payload(input_data, iteration))
         self.snap.steps[key] = running
-        await self.recorder.commit()
+        # No commit here: the start is stored with the end, or as soon as the step waits.
         done = await self.leaf.attempts(
             scope, step, path, input_data, resume_data, suspend_data, iteration
         )

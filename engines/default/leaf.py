@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines.core.calls import call_quick, call_user
 from engines.core.context import CancelToken, StepContext
+from engines.core.eager import run_eager
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import BailSignal, NonRetryableError, SuspendSignal
 from engines.core.events import STEP_RETRYING
@@ -136,11 +137,13 @@ class LeafRunner:
             ctx.input_data = _copy_json(raw_input)
         if raw_resume is not None and step.resume_schema is not None:
             ctx.resume_data = step.resume_schema.validate(raw_resume, "resume data")
+        commit = self.recorder.commit_pending
         if isinstance(step, MapStep):
-            value = await evaluate_map(step, ctx)
+            value = await run_eager(evaluate_map(step, ctx), commit)
         elif step.is_async:
-            value = await step.execute(ctx)
+            value = await run_eager(step.execute(ctx), commit)
         else:
+            await commit()  # a sync step runs in a worker thread: it is running for a while
             value = await call_user(step.execute, ctx)
         if step.output_schema is not None:
             return step.output_schema.coerce(value, f"output of step {step.id!r}")

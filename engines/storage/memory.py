@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from engines.core.events import Event
-from engines.core.snapshot import RunSnapshot
+from engines.core.snapshot import RunSnapshot, StepRecords
 from engines.storage.base import RunPage, RunSummary, as_timestamp, check_append
 
 
@@ -26,24 +26,61 @@ class InMemoryStorage:
         # A threading lock: engines may be used from successive event loops and threads.
         self._lock = threading.Lock()
         self._snapshots: dict[str, Any] = {}
+        # Listing rows; kept up to date only when serializing (objects are summarized on read).
         self._summaries: dict[str, RunSummary] = {}
         self._events: dict[str, list[Any]] = {}
 
     async def save(self, snapshot: RunSnapshot, events: Sequence[Event] = ()) -> None:
-        stored: Any
+        run_id = snapshot.run_id
         if self.serialize:
-            stored = json.dumps(snapshot.to_dict())
-            new_events: list[Any] = [json.dumps(e.to_dict()) for e in events]
-        else:
-            stored = snapshot.copy()
-            new_events = list(events)
+            text = json.dumps(snapshot.to_dict())
+            encoded: list[Any] = [json.dumps(e.to_dict()) for e in events]
+            with self._lock:
+                self._check(snapshot, events)
+                self._snapshots[run_id] = text
+                self._append(snapshot, encoded)
+            return
         with self._lock:
-            current = self._summaries.get(snapshot.run_id)
-            stored_seq = self._seq_of(snapshot.run_id) if current is not None else 0
-            check_append(snapshot.run_id, stored_seq, snapshot.seq, events)
-            self._snapshots[snapshot.run_id] = stored
+            self._check(snapshot, events)
+            stored = self._snapshots.get(run_id)
+            records = snapshot.steps
+            if (
+                isinstance(stored, RunSnapshot)
+                and isinstance(records, StepRecords)
+                and records.synced_with is stored
+                and records.changed is not None
+            ):
+                # The engine's working snapshot, saved before: copy only what changed, so a
+                # save costs O(changed records), not O(run size).
+                stored_steps = stored.steps
+                for key in records.removed:
+                    stored_steps.pop(key, None)
+                for key in records.changed:
+                    stored_steps.pop(key, None)
+                    stored_steps[key] = records[key]
+                _copy_fields(snapshot, stored)
+            else:
+                stored = snapshot.copy()
+                self._snapshots[run_id] = stored
+            if isinstance(records, StepRecords):
+                records.mark_synced(stored)
+            self._append(snapshot, list(events))
+
+    def _check(self, snapshot: RunSnapshot, events: Sequence[Event]) -> None:
+        known = snapshot.run_id in self._snapshots
+        stored_seq = self._seq_of(snapshot.run_id) if known else 0
+        check_append(snapshot.run_id, stored_seq, snapshot.seq, events)
+
+    def _append(self, snapshot: RunSnapshot, events: list[Any]) -> None:
+        if self.serialize:
             self._summaries[snapshot.run_id] = RunSummary.of(snapshot)
-            self._events.setdefault(snapshot.run_id, []).extend(new_events)
+        if events:
+            self._events.setdefault(snapshot.run_id, []).extend(events)
+
+    def _rows(self) -> list[RunSummary]:
+        if self.serialize:
+            return list(self._summaries.values())
+        return [RunSummary.of(s) for s in self._snapshots.values()]
 
     def _seq_of(self, run_id: str) -> int:
         stored = self._snapshots[run_id]
@@ -93,7 +130,7 @@ class InMemoryStorage:
         after = as_timestamp(created_after)
         before = as_timestamp(created_before)
         with self._lock:
-            rows = list(self._summaries.values())
+            rows = self._rows()
         matched = [
             r
             for r in rows
@@ -110,14 +147,14 @@ class InMemoryStorage:
 
     async def delete_run(self, run_id: str) -> bool:
         with self._lock:
-            existed = self._summaries.pop(run_id, None) is not None
-            self._snapshots.pop(run_id, None)
+            existed = self._snapshots.pop(run_id, None) is not None
+            self._summaries.pop(run_id, None)
             self._events.pop(run_id, None)
         return existed
 
     async def lineage(self, run_id: str) -> list[RunSummary]:
         with self._lock:
-            rows = dict(self._summaries)
+            rows = {r.run_id: r for r in self._rows()}
         start = rows.get(run_id)
         if start is None:
             return []
@@ -142,3 +179,28 @@ class InMemoryStorage:
                 nxt.extend(kids)
             frontier = nxt
         return family
+
+
+def _copy_fields(source: RunSnapshot, target: RunSnapshot) -> None:
+    """Everything but the step records, copied so later changes to `source` stay out."""
+    target.status = source.status
+    target.input = source.input
+    target.initial_state = dict(source.initial_state)
+    target.state = dict(source.state)
+    target.context = dict(source.context)
+    target.result = source.result
+    target.error = source.error
+    target.traceback = source.traceback
+    target.suspended = [list(p) for p in source.suspended]
+    target.resume_labels = {k: dict(v) for k, v in source.resume_labels.items()}
+    target.graph = source.graph
+    target.definition_hash = source.definition_hash
+    target.resource_id = source.resource_id
+    target.parent_run_id = source.parent_run_id
+    target.fork_step = source.fork_step
+    target.seq = source.seq
+    target.created_at = source.created_at
+    target.updated_at = source.updated_at
+    target.started_at = source.started_at
+    target.finished_at = source.finished_at
+    target.version = source.version
