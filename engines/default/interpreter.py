@@ -14,7 +14,7 @@ from typing import Any
 from engines.core import events as ev
 from engines.core.calls import call_quick
 from engines.core.context import CancelToken, StepContext
-from engines.core.eager import gather_eager
+from engines.core.eager import gather_eager, run_eager
 from engines.core.engine import Execution
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import ValidationError, WorkflowError
@@ -294,13 +294,18 @@ class Interpreter:
         now = self.clock()
         status = "success" if done.status == "bailed" else done.status
         if status == "success":
-            rec = running.evolve(
-                status="success",
-                output=done.output,
-                ended_at=now,
-                attempts=done.attempts,
-                state_delta=done.state_delta,
-            )
+            if running.resumed_at is None and running.suspend_payload is None:
+                # The common case, built directly: this runs once per step.
+                rec = StepResult(
+                    "success", running.payload, done.output, started_at=running.started_at,
+                    ended_at=now, attempts=done.attempts, state_delta=done.state_delta,
+                    iteration=running.iteration, items=running.items,
+                )  # fmt: skip
+            else:
+                rec = running.evolve(
+                    status="success", output=done.output, ended_at=now,
+                    attempts=done.attempts, state_delta=done.state_delta,
+                )  # fmt: skip
             payload: dict[str, Any] = {"output": done.output}
         elif status == "suspended":
             rec = running.evolve(
@@ -327,8 +332,8 @@ class Interpreter:
         if done.state_delta:
             payload["state_delta"] = done.state_delta
         self.snap.steps[key] = rec
+        # Not committed here: the recorder writes before the run next waits, and at its end.
         self.recorder.emit(_STEP_END_EVENTS[status], path, payload)
-        await self.recorder.commit()
         if done.status == "bailed":
             return Outcome("bailed", done.output)
         return Outcome(status, done.output, done.error)
@@ -379,7 +384,6 @@ class Interpreter:
                 )
             running = running.evolve(payload=nested_input)
         self.snap.steps[key] = running
-        await self.recorder.commit()
         inner = Scope(wf, path, nested_input, scope.forced_resume)
         outcome = await self.run_flow(inner, nested_input)
         if outcome.status == "paused":
@@ -525,7 +529,6 @@ class Interpreter:
             status="failed", error=exc, traceback=format_traceback(exc), output=None
         )
         self.recorder.emit(ev.STEP_FAILED, tuple(key.split(".")), {"error": error_to_dict(exc)})
-        await self.recorder.commit()
         return Outcome("failed", error=exc)
 
     def _plain_context(self, scope: Scope, input_data: Any, iteration: int | None) -> StepContext:
@@ -549,7 +552,7 @@ class Interpreter:
     ) -> bool:
         ctx = self._plain_context(scope, value, iteration)
         try:
-            return bool(await call_quick(cond, ctx))
+            return bool(await run_eager(_call(cond, ctx), self.recorder.commit_pending))
         except Exception as exc:
             if not swallow:
                 raise
@@ -568,3 +571,7 @@ def as_json(value: Any) -> Any:
 
 
 __all__ = ["Interpreter", "WorkflowError"]
+
+
+async def _call(fn: Any, *args: Any) -> Any:
+    return await call_quick(fn, *args)

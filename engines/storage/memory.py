@@ -56,9 +56,8 @@ class InMemoryStorage:
                 for key in records.removed:
                     stored_steps.pop(key, None)
                 for key in records.changed:
-                    stored_steps.pop(key, None)
                     stored_steps[key] = records[key]
-                _copy_fields(snapshot, stored)
+                _copy_run_fields(snapshot, stored)
             else:
                 stored = snapshot.copy()
                 self._snapshots[run_id] = stored
@@ -181,11 +180,10 @@ class InMemoryStorage:
         return family
 
 
-def _copy_fields(source: RunSnapshot, target: RunSnapshot) -> None:
-    """Everything but the step records, copied so later changes to `source` stay out."""
+def _copy_run_fields(source: RunSnapshot, target: RunSnapshot) -> None:
+    """The fields an execution changes, copied so later changes to `source` stay out (the rest
+    was copied in full when this working snapshot was first saved)."""
     target.status = source.status
-    target.input = source.input
-    target.initial_state = dict(source.initial_state)
     target.state = dict(source.state)
     target.context = dict(source.context)
     target.result = source.result
@@ -193,14 +191,7 @@ def _copy_fields(source: RunSnapshot, target: RunSnapshot) -> None:
     target.traceback = source.traceback
     target.suspended = [list(p) for p in source.suspended]
     target.resume_labels = {k: dict(v) for k, v in source.resume_labels.items()}
-    target.graph = source.graph
-    target.definition_hash = source.definition_hash
-    target.resource_id = source.resource_id
-    target.parent_run_id = source.parent_run_id
-    target.fork_step = source.fork_step
     target.seq = source.seq
-    target.created_at = source.created_at
     target.updated_at = source.updated_at
     target.started_at = source.started_at
     target.finished_at = source.finished_at
-    target.version = source.version
