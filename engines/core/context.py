@@ -10,6 +10,30 @@ from engines.core.errors import BailSignal, SuspendSignal, ValidationError
 from engines.core.schema import Schema, to_json_value
 
 
+class RunEnv:
+    """What every context of one execution shares, built once per execution."""
+
+    __slots__ = ("cancel", "context", "emit", "lookup", "resource_id", "run_id", "state")
+
+    def __init__(
+        self,
+        run_id: str,
+        resource_id: str | None,
+        state: dict[str, Any],
+        context: dict[str, Any],
+        cancel: CancelToken,
+        lookup: Callable[[tuple[str, ...], str], Any],
+        emit: Callable[[tuple[str, ...], Any], None] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self.resource_id = resource_id
+        self.state = state
+        self.context = context
+        self.cancel = cancel
+        self.lookup = lookup
+        self.emit = emit
+
+
 class StepContext:
     """The single argument of `execute(ctx)`.
 
@@ -19,38 +43,29 @@ class StepContext:
     """
 
     __slots__ = (
-        "_cancel",
-        "_emit",
+        "_env",
         "_init_data",
-        "_lookup",
+        "_path",
         "_pending_state",
-        "_run_state",
+        "_prefix",
         "_state_schema",
         "_suspend_schema",
-        "context",
         "input_data",
         "iteration",
-        "resource_id",
         "resume_data",
         "retry_count",
-        "run_id",
         "suspend_data",
         "workflow_id",
     )
 
     def __init__(
         self,
-        *,
-        run_id: str,
+        env: RunEnv,
         workflow_id: str,
-        resource_id: str | None,
+        prefix: tuple[str, ...],
+        path: tuple[str, ...],
         input_data: Any,
-        run_state: dict[str, Any],
-        context: dict[str, Any],
         init_data: Any,
-        lookup: Callable[[str], Any],
-        cancel: CancelToken,
-        emit: Callable[[Any], None] | None = None,
         resume_data: Any = None,
         suspend_data: Any = None,
         retry_count: int = 0,
@@ -58,23 +73,34 @@ class StepContext:
         state_schema: Schema | None = None,
         suspend_schema: Schema | None = None,
     ) -> None:
-        self.run_id = run_id
+        self._env = env
         self.workflow_id = workflow_id
-        self.resource_id = resource_id
+        self._prefix = prefix
+        self._path = path
         self.input_data = input_data
-        self.context = context
+        self._init_data = init_data
         self.resume_data = resume_data
         self.suspend_data = suspend_data
         self.retry_count = retry_count
         self.iteration = iteration
-        self._run_state = run_state
-        self._pending_state: dict[str, Any] | None = None
-        self._init_data = init_data
-        self._lookup = lookup
-        self._cancel = cancel
-        self._emit = emit
         self._state_schema = state_schema
         self._suspend_schema = suspend_schema
+        self._pending_state: dict[str, Any] | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The id of the run."""
+        return self._env.run_id
+
+    @property
+    def resource_id(self) -> str | None:
+        """The resource the run was created for, if any."""
+        return self._env.resource_id
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The run's runtime context (changes are kept with the run)."""
+        return self._env.context
 
     @property
     def run_count(self) -> int:
@@ -85,8 +111,8 @@ class StepContext:
     def state(self) -> dict[str, Any]:
         """The run's state, including this attempt's `set_state` changes."""
         if self._pending_state is None:
-            return dict(self._run_state)
-        return {**self._run_state, **self._pending_state}
+            return dict(self._env.state)
+        return {**self._env.state, **self._pending_state}
 
     def set_state(self, value: Any) -> None:
         """Merge `value` (a dict or model) into the state when the step ends well."""
@@ -97,7 +123,7 @@ class StepContext:
             )
         merged = {**(self._pending_state or {}), **data}
         if self._state_schema is not None:
-            self._state_schema.validate({**self._run_state, **merged}, "state data")
+            self._state_schema.validate({**self._env.state, **merged}, "state data")
         self._pending_state = merged
 
     @property
@@ -114,7 +140,7 @@ class StepContext:
         sid = step if isinstance(step, str) else getattr(step, "id", None)
         if not isinstance(sid, str):
             return None
-        return self._lookup(sid)
+        return self._env.lookup(self._prefix, sid)
 
     def suspend(self, payload: Any = None, *, label: str | list[str] | None = None) -> None:
         """End the step suspended; it runs again from the top with `resume_data` on resume."""
@@ -134,22 +160,22 @@ class StepContext:
 
     def emit(self, payload: Any) -> None:
         """Publish a custom `step.progress` event for this step."""
-        if self._emit is not None:
-            self._emit(to_json_value(payload))
+        if self._env.emit is not None:
+            self._env.emit(self._path, to_json_value(payload))
 
     def cancel(self) -> None:
         """Cancel the whole run: no further step starts; the run ends `canceled`."""
-        self._cancel.cancel()
+        self._env.cancel.cancel()
 
     @property
     def is_cancelled(self) -> bool:
         """True once the run has been cancelled."""
-        return self._cancel.is_set
+        return self._env.cancel.is_set
 
     @property
     def cancel_event(self) -> asyncio.Event:
         """An event set when the run is cancelled (await `ctx.cancel_event.wait()`)."""
-        return self._cancel.event
+        return self._env.cancel.event
 
 
 class CancelToken:

@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 
 @types.coroutine
-def _drive(coro: Coroutine[Any, Any, T], yielded: Any) -> Generator[Any, Any, T]:
+def drive(coro: Coroutine[Any, Any, T], yielded: Any) -> Generator[Any, Any, T]:
     """Go on driving a coroutine that was started by hand and is now waiting on `yielded`."""
     while True:
         try:
@@ -37,7 +37,7 @@ def _drive(coro: Coroutine[Any, Any, T], yielded: Any) -> Generator[Any, Any, T]
 
 
 async def _finish(coro: Coroutine[Any, Any, T], yielded: Any) -> T:
-    return await _drive(coro, yielded)
+    return await drive(coro, yielded)
 
 
 async def run_eager(
@@ -54,7 +54,7 @@ async def run_eager(
         except BaseException:
             coro.close()
             raise
-    return await _drive(coro, yielded)
+    return await drive(coro, yielded)
 
 
 async def gather_eager(coros: list[Coroutine[Any, Any, T]]) -> list[T]:

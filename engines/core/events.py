@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 RUN_STARTED: Final = "run.started"
 RUN_SUSPENDED: Final = "run.suspended"
@@ -52,16 +51,19 @@ RUN_STATUS_EVENTS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One thing that happened in a run. `path` is empty for run events."""
+class Event(NamedTuple):
+    """One thing that happened in a run (immutable). `path` is empty for run events.
+
+    A named tuple rather than a dataclass: events are built on every step boundary, and a
+    tuple is the cheapest immutable record Python has.
+    """
 
     type: str
     run_id: str
     seq: int
     ts: float
-    path: tuple[str, ...] = ()
-    payload: dict[str, Any] = field(default_factory=dict)
+    path: tuple[str, ...]
+    payload: dict[str, Any]
 
     @property
     def is_terminal(self) -> bool:

@@ -72,15 +72,25 @@ class _ForkBuilder:
         self.has_input = has_input
         self.out: dict[str, StepResult] = {}
         self.kept: list[str] = []
+        # Nested records by each enclosing path, so copying a subtree is a lookup, not a scan.
+        self._nested: dict[str, list[str]] = {}
+        for k in source:
+            parts = k.split(".")
+            for end in range(1, len(parts)):
+                self._nested.setdefault(".".join(parts[:end]), []).append(k)
 
     def _copy_subtree(self, key: str) -> None:
-        prefix = key + "."
-        for k, rec in self.source.items():
-            if k == key or k.startswith(prefix):
-                self.out[k] = rec
-        for k, rec in self.overrides.items():
-            if k == key or k.startswith(prefix):
-                self.out[k] = rec
+        """Copy a record and its nested records: from the source, then the overrides."""
+        source = self.source
+        if key in source:
+            self.out[key] = source[key]
+        for k in self._nested.get(key, ()):
+            self.out[k] = source[k]
+        if self.overrides:
+            prefix = key + "."
+            for k, rec in self.overrides.items():
+                if k == key or k.startswith(prefix):
+                    self.out[k] = rec
 
     def walk(
         self,

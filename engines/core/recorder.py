@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from engines.core.events import Event
 
 if TYPE_CHECKING:
+    from engines.core.results import StepResult
     from engines.core.snapshot import RunSnapshot
     from engines.storage.base import Storage
 
@@ -21,7 +22,16 @@ class Recorder:
     (a step boundary) and published to listeners only once stored, so a listener that reads
     storage finds every event it was told about."""
 
-    __slots__ = ("_loop", "_pending", "_thread", "clock", "publish", "snapshot", "storage")
+    __slots__ = (
+        "_loop",
+        "_pending",
+        "_thread",
+        "clock",
+        "publish",
+        "snapshot",
+        "staged",
+        "storage",
+    )
 
     def __init__(
         self,
@@ -35,6 +45,9 @@ class Recorder:
         self.publish = publish
         self.clock = clock
         self._pending: list[Event] = []
+        # Records of running steps, written into the snapshot only if a commit happens while
+        # they still run (a step that ends first replaces its record before anyone could see).
+        self.staged: dict[str, StepResult] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
 
@@ -69,6 +82,11 @@ class Recorder:
         """Store the snapshot with the queued events, then publish those events."""
         events = self._pending
         self._pending = []
+        if self.staged:
+            steps = self.snapshot.steps
+            for key, record in self.staged.items():
+                steps[key] = record
+            self.staged.clear()
         self.snapshot.updated_at = self.clock()
         await self.storage.save(self.snapshot, events)
         if events:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -435,7 +434,3 @@ def _nodes_and_edges(
 
 def _callable_name(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "condition"))
-
-
-def is_async_callable(fn: Any) -> bool:
-    return inspect.iscoroutinefunction(fn)

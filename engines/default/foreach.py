@@ -80,7 +80,7 @@ async def run_foreach(
             f"foreach step {step.id!r} needs a list as input, got {type(input_data).__name__}"
         )
         snap.steps[key] = running
-        return await interp._end_leaf(
+        return interp._end_leaf(
             key,
             path,
             running,
@@ -178,7 +178,7 @@ async def run_foreach(
     if "failed" in statuses:
         failed = next(s for s in states if s is not None and s.status == "failed")
         snap.steps[key] = running
-        return await interp._end_leaf(
+        return interp._end_leaf(
             key,
             path,
             running,
@@ -186,17 +186,17 @@ async def run_foreach(
         )
     if bailed:
         snap.steps[key] = running
-        return await interp._end_leaf(
+        return interp._end_leaf(
             key, path, running, Attempted("bailed", output=bailed[0], attempts=1)
         )
     if interp.cancel.is_set or "canceled" in statuses:
         snap.steps[key] = running
-        return await interp._end_leaf(key, path, running, Attempted("canceled", attempts=1))
+        return interp._end_leaf(key, path, running, Attempted("canceled", attempts=1))
     if "suspended" in statuses or None in statuses or "paused" in statuses:
         # Item labels stay on the item records, where resume_labels() finds their index.
         first = next((s for s in states if s is not None and s.status == "suspended"), None)
         snap.steps[key] = running
-        return await interp._end_leaf(
+        return interp._end_leaf(
             key,
             path,
             running,
@@ -206,9 +206,7 @@ async def run_foreach(
         )
     output = [s.output if s is not None else None for s in states]
     snap.steps[key] = running
-    return await interp._end_leaf(
-        key, path, running, Attempted("success", output=output, attempts=1)
-    )
+    return interp._end_leaf(key, path, running, Attempted("success", output=output, attempts=1))
 
 
 async def _run_item(

@@ -13,7 +13,7 @@ from typing import Any
 
 from engines.core import events as ev
 from engines.core.calls import call_quick
-from engines.core.context import CancelToken, StepContext
+from engines.core.context import CancelToken, RunEnv, StepContext
 from engines.core.eager import gather_eager, run_eager
 from engines.core.engine import Execution
 from engines.core.error_codec import error_to_dict, format_traceback
@@ -60,15 +60,19 @@ class Interpreter:
         self.clock = recorder.clock
         self.resume = execution.resume
         self.budget: int | None = 1 if execution.per_step else None
-        self.leaf = LeafRunner(
-            recorder,
-            cancel,
-            self.snap.state,
-            self.snap.context,
+        self.env = RunEnv(
             self.snap.run_id,
             self.snap.resource_id,
+            self.snap.state,
+            self.snap.context,
+            cancel,
             self._lookup,
+            self._emit_custom,
         )
+        self.leaf = LeafRunner(recorder, self.env)
+
+    def _emit_custom(self, path: tuple[str, ...], data: Any) -> None:
+        self.recorder.emit_threadsafe(ev.STEP_PROGRESS, path, {"kind": "custom", "data": data})
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -259,7 +263,7 @@ class Interpreter:
             return await self.run_nested(
                 scope, step, path, key, rec, input_data, resuming, iteration
             )
-        if not self._take_budget():
+        if self.budget is not None and not self._take_budget():
             return PAUSED
         if self.cancel.is_set:
             return CANCELED
@@ -279,16 +283,22 @@ class Interpreter:
                 ev.STEP_RESUMED, path, {"input": input_data, "resume_payload": resume_data}
             )
         else:
-            running = StepResult("running", payload=input_data, started_at=now, iteration=iteration)
-            self.recorder.emit(ev.STEP_STARTED, path, _start_payload(input_data, iteration))
-        self.snap.steps[key] = running
-        # No commit here: the start is stored with the end, or as soon as the step waits.
+            running = StepResult("running", input_data, started_at=now, iteration=iteration)
+            self.recorder.emit(
+                ev.STEP_STARTED,
+                path,
+                {"input": input_data}
+                if iteration is None
+                else _start_payload(input_data, iteration),
+            )
+        # Staged, not committed: the start is stored with the end, or as soon as the step waits.
+        self.recorder.staged[key] = running
         done = await self.leaf.attempts(
             scope, step, path, input_data, resume_data, suspend_data, iteration
         )
-        return await self._end_leaf(key, path, running, done)
+        return self._end_leaf(key, path, running, done)
 
-    async def _end_leaf(
+    def _end_leaf(
         self, key: str, path: tuple[str, ...], running: StepResult, done: Attempted
     ) -> Outcome:
         now = self.clock()
@@ -331,6 +341,8 @@ class Interpreter:
             payload = {}
         if done.state_delta:
             payload["state_delta"] = done.state_delta
+        if self.recorder.staged:
+            self.recorder.staged.pop(key, None)
         self.snap.steps[key] = rec
         # Not committed here: the recorder writes before the run next waits, and at its end.
         self.recorder.emit(_STEP_END_EVENTS[status], path, payload)
@@ -376,7 +388,7 @@ class Interpreter:
                 )
             except ValidationError as exc:
                 self.snap.steps[key] = running
-                return await self._end_leaf(
+                return self._end_leaf(
                     key,
                     path,
                     running,
@@ -390,7 +402,7 @@ class Interpreter:
             self.snap.steps[key] = running.evolve(status="paused")
             return PAUSED
         done = self._nested_attempted(wf, path, outcome)
-        result = await self._end_leaf(key, path, running, done)
+        result = self._end_leaf(key, path, running, done)
         # A bail ends the nested workflow, not its parent.
         return Outcome("success", result.output) if result.status == "bailed" else result
 
@@ -450,7 +462,7 @@ class Interpreter:
                 running = StepResult("running", payload=input_data, started_at=now)
                 self.snap.steps[key] = running
                 self.recorder.emit(ev.STEP_STARTED, path, {"input": input_data})
-                return await self._end_leaf(
+                return self._end_leaf(
                     key,
                     path,
                     running,
@@ -463,8 +475,8 @@ class Interpreter:
         assert waiting.wake_at is not None
         cancelled = await self.sleep_until(waiting.wake_at)
         if cancelled:
-            return await self._end_leaf(key, path, waiting, Attempted("canceled", attempts=1))
-        return await self._end_leaf(
+            return self._end_leaf(key, path, waiting, Attempted("canceled", attempts=1))
+        return self._end_leaf(
             key, path, waiting, Attempted("success", output=waiting.payload, attempts=1)
         )
 
@@ -532,20 +544,11 @@ class Interpreter:
         return Outcome("failed", error=exc)
 
     def _plain_context(self, scope: Scope, input_data: Any, iteration: int | None) -> StepContext:
-        prefix = scope.prefix
+        """The context of a condition, a map function or a sleep function."""
         return StepContext(
-            run_id=self.snap.run_id,
-            workflow_id=scope.flow.id,
-            resource_id=self.snap.resource_id,
-            input_data=input_data,
-            run_state=self.snap.state,
-            context=self.snap.context,
-            init_data=scope.init,
-            lookup=lambda sid: self._lookup(prefix, sid),
-            cancel=self.cancel,
-            retry_count=-1,
-            iteration=iteration,
-        )
+            self.env, scope.flow.id, scope.prefix, scope.prefix, input_data, scope.init,
+            retry_count=-1, iteration=iteration,
+        )  # fmt: skip
 
     async def _condition(
         self, scope: Scope, cond: Any, value: Any, iteration: int | None, swallow: bool

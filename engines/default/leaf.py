@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engines.core.calls import call_quick, call_user
-from engines.core.context import CancelToken, StepContext
-from engines.core.eager import run_eager
+from engines.core.context import RunEnv, StepContext
+from engines.core.eager import drive, run_eager
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import BailSignal, NonRetryableError, SuspendSignal
 from engines.core.events import STEP_RETRYING
@@ -65,35 +64,27 @@ async def evaluate_map(step: MapStep, ctx: StepContext) -> Any:
     return out
 
 
+_CONTAINERS = (dict, list)
+
+
 def _copy_json(value: Any) -> Any:
     # Steps get their own copy, so a step mutating its input cannot change the record.
-    if type(value) is dict:
-        return {k: _copy_json(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_copy_json(v) for v in value]
+    kind = type(value)
+    if kind is dict:
+        return {k: _copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if kind is list:
+        return [_copy_json(v) if type(v) in _CONTAINERS else v for v in value]
     return value
 
 
 class LeafRunner:
     """Runs a leaf step's attempts for an interpreter; engines may override `invoke`."""
 
-    def __init__(
-        self,
-        recorder: Recorder,
-        cancel: CancelToken,
-        run_state: dict[str, Any],
-        context: dict[str, Any],
-        run_id: str,
-        resource_id: str | None,
-        lookup: Callable[[tuple[str, ...], str], Any],
-    ) -> None:
+    def __init__(self, recorder: Recorder, env: RunEnv) -> None:
         self.recorder = recorder
-        self.cancel = cancel
-        self.run_state = run_state
-        self.context = context
-        self.run_id = run_id
-        self.resource_id = resource_id
-        self.lookup = lookup
+        self.env = env
+        self.cancel = env.cancel
+        self.run_state = env.state
 
     def make_context(
         self,
@@ -106,45 +97,31 @@ class LeafRunner:
         attempt: int,
         iteration: int | None,
     ) -> StepContext:
-        prefix = scope.prefix
-        recorder = self.recorder
         return StepContext(
-            run_id=self.run_id,
-            workflow_id=scope.flow.id,
-            resource_id=self.resource_id,
-            input_data=input_data,
-            run_state=self.run_state,
-            context=self.context,
-            init_data=scope.init,
-            lookup=lambda sid: self.lookup(prefix, sid),
-            cancel=self.cancel,
-            emit=lambda data: recorder.emit_threadsafe(
-                "step.progress", path, {"kind": "custom", "data": data}
-            ),
-            resume_data=resume_data,
-            suspend_data=suspend_data,
-            retry_count=attempt,
-            iteration=iteration,
-            state_schema=step.state_schema,
-            suspend_schema=step.suspend_schema,
-        )
+            self.env, scope.flow.id, scope.prefix, path, input_data, scope.init, resume_data,
+            suspend_data, attempt, iteration, step.state_schema, step.suspend_schema,
+        )  # fmt: skip
 
-    async def invoke(self, step: Step, ctx: StepContext, raw_input: Any, raw_resume: Any) -> Any:
-        """Validate input and resume data, run `execute`, and return the output as JSON."""
+    def prepare(self, step: Step, ctx: StepContext, raw_input: Any, raw_resume: Any) -> None:
+        """Validate the input (and resume data) into the context before `execute` runs."""
         if step.input_schema is not None:
             ctx.input_data = step.input_schema.validate(raw_input, "step input")
         else:
             ctx.input_data = _copy_json(raw_input)
         if raw_resume is not None and step.resume_schema is not None:
             ctx.resume_data = step.resume_schema.validate(raw_resume, "resume data")
-        commit = self.recorder.commit_pending
+
+    async def call(self, step: Step, ctx: StepContext) -> Any:
+        """Run `execute` (or a map's sources); engines override this to wrap each call."""
+        if step.is_async:
+            return await run_eager(step.execute(ctx), self.recorder.commit_pending)
         if isinstance(step, MapStep):
-            value = await run_eager(evaluate_map(step, ctx), commit)
-        elif step.is_async:
-            value = await run_eager(step.execute(ctx), commit)
-        else:
-            await commit()  # a sync step runs in a worker thread: it is running for a while
-            value = await call_user(step.execute, ctx)
+            return await run_eager(evaluate_map(step, ctx), self.recorder.commit_pending)
+        await self.recorder.commit_pending()  # a sync step runs in a thread, for a while
+        return await call_user(step.execute, ctx)
+
+    def output(self, step: Step, value: Any) -> Any:
+        """The step's return value as JSON, checked against its output schema."""
         if step.output_schema is not None:
             return step.output_schema.coerce(value, f"output of step {step.id!r}")
         return to_json_value(value)
@@ -169,8 +146,20 @@ class LeafRunner:
                 scope, step, path, input_data, resume_data, suspend_data, attempt, iteration
             )
             try:
-                output = await self.invoke(step, ctx, input_data, resume_data)
-                done = Attempted("success", output=output)
+                self.prepare(step, ctx, input_data, resume_data)
+                if step.is_async and type(self).call is LeafRunner.call:
+                    # `call` inlined for the common case: this runs once per step.
+                    coro = step.execute(ctx)
+                    try:
+                        yielded = coro.send(None)
+                    except StopIteration as stop:
+                        value = stop.value
+                    else:
+                        await self.recorder.commit_pending()  # it waits: show its start first
+                        value = await drive(coro, yielded)
+                else:
+                    value = await self.call(step, ctx)
+                done = Attempted("success", output=self.output(step, value))
             except SuspendSignal as signal:
                 done = Attempted("suspended", suspend_payload=signal.payload, labels=signal.labels)
             except BailSignal as signal:

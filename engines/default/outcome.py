@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from engines.core.workflow import Workflow
@@ -13,8 +13,7 @@ if TYPE_CHECKING:
 _PRECEDENCE = ("failed", "canceled", "bailed", "suspended", "paused")
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """`status` is success, failed, suspended, canceled, paused or bailed."""
 
     status: str

@@ -55,8 +55,9 @@ class InMemoryStorage:
                 stored_steps = stored.steps
                 for key in records.removed:
                     stored_steps.pop(key, None)
+                put = dict.__setitem__  # the stored copy needs no change tracking
                 for key in records.changed:
-                    stored_steps[key] = records[key]
+                    put(stored_steps, key, records[key])
                 _copy_run_fields(snapshot, stored)
             else:
                 stored = snapshot.copy()
