@@ -17,6 +17,7 @@ from engines.core.schema import validate_json
 from engines.core.snapshot import path_key
 from engines.core.workflow import Workflow
 from engines.default.leaf import Attempted
+from engines.default.nested import nested_attempted
 from engines.default.outcome import CANCELED, PAUSED, SUSPENDED, Outcome, Scope
 
 if TYPE_CHECKING:
@@ -262,7 +263,7 @@ async def _run_nested_item(
     forced = (resume_value,) if resume_item else None
     inner = Scope(wf, item_prefix, nested_input, forced)
     outcome = await interp.run_flow(inner, nested_input)
-    done = interp._nested_attempted(wf, item_prefix, outcome)
+    done = nested_attempted(interp, wf, item_prefix, outcome)
     return _item_record(
         done, item, started, interp.clock(), previous, resume_value if resume_item else None
     )

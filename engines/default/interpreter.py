@@ -8,7 +8,6 @@ or waiting one runs again, and a suspended one runs again only when the resume t
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from engines.core import events as ev
@@ -17,7 +16,7 @@ from engines.core.context import CancelToken, RunEnv, StepContext
 from engines.core.eager import gather_eager, run_eager
 from engines.core.engine import Execution
 from engines.core.error_codec import error_to_dict, format_traceback
-from engines.core.errors import ValidationError, WorkflowError
+from engines.core.errors import ValidationError
 from engines.core.graph import (
     BranchEntry,
     Entry,
@@ -30,11 +29,20 @@ from engines.core.graph import (
 )
 from engines.core.recorder import Recorder
 from engines.core.results import RunResult, StepResult
-from engines.core.schema import to_json_value, validate_json
+from engines.core.schema import validate_json
 from engines.core.snapshot import path_key, resume_labels, suspended_paths
 from engines.core.workflow import Workflow
+from engines.default import foreach, nested, sleep
 from engines.default.leaf import Attempted, LeafRunner
-from engines.default.outcome import CANCELED, PAUSED, SUSPENDED, Outcome, Scope, combine
+from engines.default.outcome import (
+    CANCELED,
+    PAUSED,
+    SUSPENDED,
+    Outcome,
+    Scope,
+    combine,
+    start_payload,
+)
 
 log = logging.getLogger("engines.default")
 
@@ -289,7 +297,7 @@ class Interpreter:
                 path,
                 {"input": input_data}
                 if iteration is None
-                else _start_payload(input_data, iteration),
+                else start_payload(input_data, iteration),
             )
         # Staged, not committed: the start is stored with the end, or as soon as the step waits.
         self.recorder.staged[key] = running
@@ -361,141 +369,23 @@ class Interpreter:
         resuming: bool,
         iteration: int | None,
     ) -> Outcome:
-        if self.cancel.is_set:
-            return CANCELED
-        if self.budget is not None and self.budget <= 0:
-            return PAUSED  # per-step mode: nothing of the nested workflow starts
-        now = self.clock()
-        if rec is not None:
-            # Resumed, restarted or continued: the recorded input was validated already.
-            running = rec.evolve(status="running", ended_at=None, iteration=iteration)
-            if resuming:
-                running = running.evolve(resumed_at=now, resume_payload=self._resume_data(scope))
-                self.recorder.emit(
-                    ev.STEP_RESUMED,
-                    path,
-                    {"input": input_data, "resume_payload": running.resume_payload},
-                )
-            else:
-                self.recorder.emit(ev.STEP_STARTED, path, _start_payload(input_data, iteration))
-            nested_input = rec.payload
-        else:
-            running = StepResult("running", payload=input_data, started_at=now, iteration=iteration)
-            self.recorder.emit(ev.STEP_STARTED, path, _start_payload(input_data, iteration))
-            try:
-                nested_input = validate_json(
-                    wf.input_schema, input_data, f"input of workflow {wf.id!r}"
-                )
-            except ValidationError as exc:
-                self.snap.steps[key] = running
-                return self._end_leaf(
-                    key,
-                    path,
-                    running,
-                    Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
-                )
-            running = running.evolve(payload=nested_input)
-        self.snap.steps[key] = running
-        inner = Scope(wf, path, nested_input, scope.forced_resume)
-        outcome = await self.run_flow(inner, nested_input)
-        if outcome.status == "paused":
-            self.snap.steps[key] = running.evolve(status="paused")
-            return PAUSED
-        done = self._nested_attempted(wf, path, outcome)
-        result = self._end_leaf(key, path, running, done)
-        # A bail ends the nested workflow, not its parent.
-        return Outcome("success", result.output) if result.status == "bailed" else result
-
-    def _nested_attempted(self, wf: Workflow, path: tuple[str, ...], outcome: Outcome) -> Attempted:
-        if outcome.status in ("success", "bailed"):
-            try:
-                output = validate_json(
-                    wf.output_schema, outcome.output, f"output of workflow {wf.id!r}"
-                )
-            except ValidationError as exc:
-                return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
-            return Attempted("success", output=output, attempts=1)
-        if outcome.status == "failed":
-            err = outcome.error
-            return Attempted(
-                "failed", error=err, traceback=format_traceback(err) if err else None, attempts=1
-            )
-        if outcome.status == "suspended":
-            prefix = path_key(path) + "."
-            payload = next(
-                (
-                    r.suspend_payload
-                    for k, r in self.snap.steps.items()
-                    if k.startswith(prefix) and r.status == "suspended"
-                ),
-                None,
-            )
-            return Attempted("suspended", suspend_payload=payload, attempts=1)
-        return Attempted("canceled", attempts=1)
+        return await nested.run_nested(
+            self, scope, wf, path, key, rec, input_data, resuming, iteration
+        )
 
     # -- foreach ------------------------------------------------------------------------------
 
     async def run_foreach(self, scope: Scope, entry: ForeachEntry, input_data: Any) -> Outcome:
-        from engines.default.foreach import run_foreach
-
-        return await run_foreach(self, scope, entry, input_data)
+        return await foreach.run_foreach(self, scope, entry, input_data)
 
     # -- sleep --------------------------------------------------------------------------------
 
     async def run_sleep(self, scope: Scope, entry: SleepEntry, input_data: Any) -> Outcome:
-        path = (*scope.prefix, entry.id)
-        key = path_key(path)
-        rec = self.snap.steps.get(key)
-        if rec is not None and rec.status in ("success", "skipped"):
-            return Outcome("success", rec.output)
-        if not self._take_budget():
-            return PAUSED
-        if self.cancel.is_set:
-            return CANCELED
-        if rec is not None and rec.status == "waiting" and rec.wake_at is not None:
-            waiting = rec
-        else:
-            now = self.clock()
-            try:
-                wake_at = await self._wake_at(scope, entry, input_data, now)
-            except Exception as exc:
-                running = StepResult("running", payload=input_data, started_at=now)
-                self.snap.steps[key] = running
-                self.recorder.emit(ev.STEP_STARTED, path, {"input": input_data})
-                return self._end_leaf(
-                    key,
-                    path,
-                    running,
-                    Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
-                )
-            waiting = StepResult("waiting", payload=input_data, started_at=now, wake_at=wake_at)
-            self.snap.steps[key] = waiting
-            self.recorder.emit(ev.STEP_WAITING, path, {"input": input_data, "wake_at": wake_at})
-            await self.recorder.commit()
-        assert waiting.wake_at is not None
-        cancelled = await self.sleep_until(waiting.wake_at)
-        if cancelled:
-            return self._end_leaf(key, path, waiting, Attempted("canceled", attempts=1))
-        return self._end_leaf(
-            key, path, waiting, Attempted("success", output=waiting.payload, attempts=1)
-        )
+        return await sleep.run_sleep(self, scope, entry, input_data)
 
     async def sleep_until(self, wake_at: float) -> bool:
         """Wait until `wake_at`; True when the run was cancelled meanwhile."""
         return await self.cancel.wait(max(0.0, wake_at - self.clock()))
-
-    async def _wake_at(self, scope: Scope, entry: SleepEntry, input_data: Any, now: float) -> float:
-        if entry.until is not None:
-            moment: Any = entry.until
-            if callable(moment):
-                moment = await call_quick(moment, self._plain_context(scope, input_data, None))
-            if isinstance(moment, datetime):
-                return moment.timestamp()
-            return float(moment)
-        seconds: Any = entry.seconds
-        if callable(seconds):
-            seconds = await call_quick(seconds, self._plain_context(scope, input_data, None))
-        return now + max(0.0, float(seconds or 0))
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -563,17 +453,7 @@ class Interpreter:
             return False
 
 
-def _start_payload(input_data: Any, iteration: int | None) -> dict[str, Any]:
-    if iteration is None:
-        return {"input": input_data}
-    return {"input": input_data, "iteration": iteration}
-
-
-def as_json(value: Any) -> Any:
-    return to_json_value(value)
-
-
-__all__ = ["Interpreter", "WorkflowError"]
+__all__ = ["Interpreter"]
 
 
 async def _call(fn: Any, *args: Any) -> Any:

@@ -44,3 +44,10 @@ class Scope:
     init: Any
     # Inside a resumed foreach item of a nested workflow every suspended step is resumed.
     forced_resume: tuple[Any, ...] | None = None
+
+
+def start_payload(input_data: Any, iteration: int | None) -> dict[str, Any]:
+    """The payload of a `step.started` event."""
+    if iteration is None:
+        return {"input": input_data}
+    return {"input": input_data, "iteration": iteration}

@@ -1,0 +1,105 @@
+"""Nested workflows as steps: the inner flow runs under the outer step's path."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engines.core import events as ev
+from engines.core.error_codec import format_traceback
+from engines.core.errors import ValidationError
+from engines.core.results import StepResult
+from engines.core.schema import validate_json
+from engines.core.snapshot import path_key
+from engines.core.workflow import Workflow
+from engines.default.leaf import Attempted
+from engines.default.outcome import CANCELED, PAUSED, Outcome, Scope, start_payload
+
+if TYPE_CHECKING:
+    from engines.default.interpreter import Interpreter
+
+
+async def run_nested(
+    interp: Interpreter,
+    scope: Scope,
+    wf: Workflow,
+    path: tuple[str, ...],
+    key: str,
+    rec: StepResult | None,
+    input_data: Any,
+    resuming: bool,
+    iteration: int | None,
+) -> Outcome:
+    if interp.cancel.is_set:
+        return CANCELED
+    if interp.budget is not None and interp.budget <= 0:
+        return PAUSED  # per-step mode: nothing of the nested workflow starts
+    now = interp.clock()
+    if rec is not None:
+        # Resumed, restarted or continued: the recorded input was validated already.
+        running = rec.evolve(status="running", ended_at=None, iteration=iteration)
+        if resuming:
+            running = running.evolve(resumed_at=now, resume_payload=interp._resume_data(scope))
+            interp.recorder.emit(
+                ev.STEP_RESUMED,
+                path,
+                {"input": input_data, "resume_payload": running.resume_payload},
+            )
+        else:
+            interp.recorder.emit(ev.STEP_STARTED, path, start_payload(input_data, iteration))
+        nested_input = rec.payload
+    else:
+        running = StepResult("running", payload=input_data, started_at=now, iteration=iteration)
+        interp.recorder.emit(ev.STEP_STARTED, path, start_payload(input_data, iteration))
+        try:
+            nested_input = validate_json(
+                wf.input_schema, input_data, f"input of workflow {wf.id!r}"
+            )
+        except ValidationError as exc:
+            interp.snap.steps[key] = running
+            return interp._end_leaf(
+                key,
+                path,
+                running,
+                Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
+            )
+        running = running.evolve(payload=nested_input)
+    interp.snap.steps[key] = running
+    inner = Scope(wf, path, nested_input, scope.forced_resume)
+    outcome = await interp.run_flow(inner, nested_input)
+    if outcome.status == "paused":
+        interp.snap.steps[key] = running.evolve(status="paused")
+        return PAUSED
+    done = nested_attempted(interp, wf, path, outcome)
+    result = interp._end_leaf(key, path, running, done)
+    # A bail ends the nested workflow, not its parent.
+    return Outcome("success", result.output) if result.status == "bailed" else result
+
+
+def nested_attempted(
+    interp: Interpreter, wf: Workflow, path: tuple[str, ...], outcome: Outcome
+) -> Attempted:
+    if outcome.status in ("success", "bailed"):
+        try:
+            output = validate_json(
+                wf.output_schema, outcome.output, f"output of workflow {wf.id!r}"
+            )
+        except ValidationError as exc:
+            return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
+        return Attempted("success", output=output, attempts=1)
+    if outcome.status == "failed":
+        err = outcome.error
+        return Attempted(
+            "failed", error=err, traceback=format_traceback(err) if err else None, attempts=1
+        )
+    if outcome.status == "suspended":
+        prefix = path_key(path) + "."
+        payload = next(
+            (
+                r.suspend_payload
+                for k, r in interp.snap.steps.items()
+                if k.startswith(prefix) and r.status == "suspended"
+            ),
+            None,
+        )
+        return Attempted("suspended", suspend_payload=payload, attempts=1)
+    return Attempted("canceled", attempts=1)
