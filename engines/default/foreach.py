@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 from engines.core import events as ev
 from engines.core.calls import call_quick
 from engines.core.eager import gather_eager
-from engines.core.error_codec import error_to_dict, format_traceback
+from engines.core.error_codec import format_traceback
 from engines.core.errors import WorkflowError
 from engines.core.graph import ForeachEntry
 from engines.core.results import StepResult
 from engines.core.schema import validate_json
 from engines.core.snapshot import path_key
 from engines.core.workflow import Workflow
-from engines.default.leaf import Attempted
+from engines.default.leaf import Attempted, finished_record
 from engines.default.nested import nested_attempted
 from engines.default.outcome import CANCELED, PAUSED, SUSPENDED, Outcome, Scope
 
@@ -112,12 +112,12 @@ async def run_foreach(
     bailed: list[Any] = []
     resume_value = interp._resume_data(scope) if resuming else None
 
-    def record(index: int, item_rec: StepResult) -> None:
+    def record(index: int, ended: tuple[StepResult, bool]) -> None:
         nonlocal completed, stop
-        if item_rec.status == "bailed":  # type: ignore[comparison-overlap]
+        item_rec, item_bailed = ended
+        if item_bailed:
             # A bail ends the workflow; the item itself is recorded as succeeded.
             bailed.append(item_rec.output)
-            item_rec = item_rec.evolve(status="success")
             stop = True
         states[index] = item_rec
         if item_rec.status == "success":
@@ -138,7 +138,7 @@ async def run_foreach(
             },
         )
 
-    def launch(index: int, resume_item: bool) -> Coroutine[Any, Any, StepResult]:
+    def launch(index: int, resume_item: bool) -> Coroutine[Any, Any, tuple[StepResult, bool]]:
         return _run_item(
             interp,
             scope,
@@ -220,92 +220,41 @@ async def _run_item(
     previous: StepResult | None,
     resume_item: bool,
     resume_value: Any,
-) -> StepResult:
-    now = interp.clock()
-    started = previous.started_at if previous is not None and previous.started_at else now
-    if isinstance(step, Workflow):
-        return await _run_nested_item(
-            interp, scope, step, path, index, item, previous, resume_item, resume_value, started
-        )
+) -> tuple[StepResult, bool]:
+    """Run one item; returns its record and whether it bailed."""
+    started = previous.started_at if previous is not None and previous.started_at else None
     resume_data = resume_value if resume_item else None
-    suspend_data = previous.suspend_payload if resume_item and previous is not None else None
-    done = await interp.leaf.attempts(
-        scope, step, path, item, resume_data, suspend_data, emit_retries=False
+    base = StepResult(
+        "running",
+        payload=item,
+        started_at=started or interp.clock(),
+        resume_payload=resume_data if resume_item or previous is None else previous.resume_payload,
     )
-    return _item_record(done, item, started, interp.clock(), previous, resume_data)
+    if isinstance(step, Workflow):
+        done = await _run_nested_item(interp, scope, step, index, item, resume_item, resume_value)
+    else:
+        suspend_data = previous.suspend_payload if resume_item and previous is not None else None
+        done = await interp.leaf.attempts(
+            scope, step, path, item, resume_data, suspend_data, emit_retries=False
+        )
+    return finished_record(base, done, interp.clock()), done.status == "bailed"
 
 
 async def _run_nested_item(
     interp: Interpreter,
     scope: Scope,
     wf: Workflow,
-    path: tuple[str, ...],
     index: int,
     item: Any,
-    previous: StepResult | None,
     resume_item: bool,
     resume_value: Any,
-    started: float,
-) -> StepResult:
+) -> Attempted:
     item_prefix = (*scope.prefix, f"{wf.id}[{index}]")
     try:
         nested_input = validate_json(wf.input_schema, item, f"input of workflow {wf.id!r}")
     except Exception as exc:
-        return StepResult(
-            "failed",
-            payload=item,
-            error=exc,
-            traceback=format_traceback(exc),
-            started_at=started,
-            ended_at=interp.clock(),
-            attempts=1,
-        )
+        return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
     forced = (resume_value,) if resume_item else None
     inner = Scope(wf, item_prefix, nested_input, forced)
     outcome = await interp.run_flow(inner, nested_input)
-    done = nested_attempted(interp, wf, item_prefix, outcome)
-    return _item_record(
-        done, item, started, interp.clock(), previous, resume_value if resume_item else None
-    )
-
-
-def _item_record(
-    done: Attempted,
-    item: Any,
-    started: float,
-    now: float,
-    previous: StepResult | None,
-    resume_data: Any,
-) -> StepResult:
-    base = StepResult(
-        "running",
-        payload=item,
-        started_at=started,
-        resume_payload=resume_data
-        if resume_data is not None
-        else (previous.resume_payload if previous is not None else None),
-    )
-    if done.status in ("success", "bailed"):
-        return base.evolve(
-            status=done.status, output=done.output, ended_at=now, attempts=done.attempts
-        )
-    if done.status == "suspended":
-        return base.evolve(
-            status="suspended",
-            suspend_payload=done.suspend_payload,
-            labels=done.labels,
-            suspended_at=now,
-            attempts=done.attempts,
-        )
-    if done.status == "failed":
-        return base.evolve(
-            status="failed",
-            error=done.error,
-            traceback=done.traceback,
-            ended_at=now,
-            attempts=done.attempts,
-        )
-    return base.evolve(status="canceled", ended_at=now, attempts=done.attempts)
-
-
-__all__ = ["error_to_dict", "run_foreach"]
+    return nested_attempted(interp, wf, item_prefix, outcome)

@@ -23,7 +23,6 @@ from engines.core.graph import (
     ForeachEntry,
     LoopEntry,
     ParallelEntry,
-    SleepEntry,
     StepEntry,
     StepLike,
 )
@@ -33,7 +32,7 @@ from engines.core.schema import validate_json
 from engines.core.snapshot import path_key, resume_labels, suspended_paths
 from engines.core.workflow import Workflow
 from engines.default import foreach, nested, sleep
-from engines.default.leaf import Attempted, LeafRunner
+from engines.default.leaf import Attempted, LeafRunner, finished_record
 from engines.default.outcome import (
     CANCELED,
     PAUSED,
@@ -174,8 +173,8 @@ class Interpreter:
         if isinstance(entry, LoopEntry):
             return await self.run_loop(scope, entry, input_data)
         if isinstance(entry, ForeachEntry):
-            return await self.run_foreach(scope, entry, input_data)
-        return await self.run_sleep(scope, entry, input_data)
+            return await foreach.run_foreach(self, scope, entry, input_data)
+        return await sleep.run_sleep(self, scope, entry, input_data)
 
     async def run_many(
         self, scope: Scope, steps: tuple[StepLike, ...] | list[StepLike], input_data: Any
@@ -268,8 +267,8 @@ class Interpreter:
                 input_data = rec.payload
                 iteration = rec.iteration or iteration
         if isinstance(step, Workflow):
-            return await self.run_nested(
-                scope, step, path, key, rec, input_data, resuming, iteration
+            return await nested.run_nested(
+                self, scope, step, path, key, rec, input_data, resuming, iteration
             )
         if self.budget is not None and not self._take_budget():
             return PAUSED
@@ -309,43 +308,16 @@ class Interpreter:
     def _end_leaf(
         self, key: str, path: tuple[str, ...], running: StepResult, done: Attempted
     ) -> Outcome:
-        now = self.clock()
-        status = "success" if done.status == "bailed" else done.status
+        rec = finished_record(running, done, self.clock())
+        status = rec.status
+        payload: dict[str, Any]
         if status == "success":
-            if running.resumed_at is None and running.suspend_payload is None:
-                # The common case, built directly: this runs once per step.
-                rec = StepResult(
-                    "success", running.payload, done.output, started_at=running.started_at,
-                    ended_at=now, attempts=done.attempts, state_delta=done.state_delta,
-                    iteration=running.iteration, items=running.items,
-                )  # fmt: skip
-            else:
-                rec = running.evolve(
-                    status="success", output=done.output, ended_at=now,
-                    attempts=done.attempts, state_delta=done.state_delta,
-                )  # fmt: skip
-            payload: dict[str, Any] = {"output": done.output}
+            payload = {"output": done.output}
         elif status == "suspended":
-            rec = running.evolve(
-                status="suspended",
-                suspend_payload=done.suspend_payload,
-                suspended_at=now,
-                labels=done.labels,
-                attempts=done.attempts,
-                state_delta=done.state_delta,
-            )
             payload = {"suspend_payload": done.suspend_payload, "labels": list(done.labels)}
-        elif status == "failed":
-            rec = running.evolve(
-                status="failed",
-                error=done.error,
-                traceback=done.traceback,
-                ended_at=now,
-                attempts=done.attempts,
-            )
-            payload = {"error": error_to_dict(done.error)} if done.error else {}
+        elif status == "failed" and done.error is not None:
+            payload = {"error": error_to_dict(done.error)}
         else:
-            rec = running.evolve(status="canceled", ended_at=now, attempts=done.attempts)
             payload = {}
         if done.state_delta:
             payload["state_delta"] = done.state_delta
@@ -358,30 +330,9 @@ class Interpreter:
             return Outcome("bailed", done.output)
         return Outcome(status, done.output, done.error)
 
-    async def run_nested(
-        self,
-        scope: Scope,
-        wf: Workflow,
-        path: tuple[str, ...],
-        key: str,
-        rec: StepResult | None,
-        input_data: Any,
-        resuming: bool,
-        iteration: int | None,
-    ) -> Outcome:
-        return await nested.run_nested(
-            self, scope, wf, path, key, rec, input_data, resuming, iteration
-        )
-
     # -- foreach ------------------------------------------------------------------------------
 
-    async def run_foreach(self, scope: Scope, entry: ForeachEntry, input_data: Any) -> Outcome:
-        return await foreach.run_foreach(self, scope, entry, input_data)
-
     # -- sleep --------------------------------------------------------------------------------
-
-    async def run_sleep(self, scope: Scope, entry: SleepEntry, input_data: Any) -> Outcome:
-        return await sleep.run_sleep(self, scope, entry, input_data)
 
     async def sleep_until(self, wake_at: float) -> bool:
         """Wait until `wake_at`; True when the run was cancelled meanwhile."""

@@ -13,6 +13,7 @@ from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import BailSignal, NonRetryableError, SuspendSignal
 from engines.core.events import STEP_RETRYING
 from engines.core.mapping import Compute, Const, FromContext, FromInit, FromStep, walk_path
+from engines.core.results import StepResult
 from engines.core.schema import to_json_value
 from engines.core.step import Step
 from engines.core.workflow import MapStep
@@ -75,6 +76,35 @@ def _copy_json(value: Any) -> Any:
     if kind is list:
         return [_copy_json(v) if type(v) in _CONTAINERS else v for v in value]
     return value
+
+
+def finished_record(running: StepResult, done: Attempted, now: float) -> StepResult:
+    """The record of a step (or foreach item) that ended as `done` says; a bail is recorded
+    as a success whose output is the bail value."""
+    status = done.status
+    if status in ("success", "bailed"):
+        if running.resumed_at is None and running.suspend_payload is None:
+            # The common case, built directly: this runs once per step.
+            return StepResult(
+                "success", running.payload, done.output, started_at=running.started_at,
+                ended_at=now, attempts=done.attempts, state_delta=done.state_delta,
+                iteration=running.iteration, items=running.items,
+            )  # fmt: skip
+        return running.evolve(
+            status="success", output=done.output, ended_at=now, attempts=done.attempts,
+            state_delta=done.state_delta,
+        )  # fmt: skip
+    if status == "suspended":
+        return running.evolve(
+            status="suspended", suspend_payload=done.suspend_payload, suspended_at=now,
+            labels=done.labels, attempts=done.attempts, state_delta=done.state_delta,
+        )  # fmt: skip
+    if status == "failed":
+        return running.evolve(
+            status="failed", error=done.error, traceback=done.traceback, ended_at=now,
+            attempts=done.attempts,
+        )  # fmt: skip
+    return running.evolve(status="canceled", ended_at=now, attempts=done.attempts)
 
 
 class LeafRunner:
