@@ -246,8 +246,13 @@ class Interpreter:
         self, scope: Scope, step: StepLike, input_data: Any, iteration: int | None = None
     ) -> Outcome:
         """Run a step or nested workflow unless its record says it already succeeded."""
-        path = (*scope.prefix, step.id)
-        key = path_key(path)
+        prefix = scope.prefix
+        if prefix:
+            path = (*prefix, step.id)
+            key = path_key(path)
+        else:
+            key = step.id
+            path = (key,)
         rec = self.snap.steps.get(key)
         resuming = False
         if rec is not None:

@@ -115,6 +115,14 @@ class LeafRunner:
         self.env = env
         self.cancel = env.cancel
         self.run_state = env.state
+        cls = type(self)
+        # With no hook overridden, the common case runs inlined in `attempts`.
+        self._plain = (
+            cls.prepare is LeafRunner.prepare
+            and cls.call is LeafRunner.call
+            and cls.output is LeafRunner.output
+            and cls.make_context is LeafRunner.make_context
+        )
 
     def make_context(
         self,
@@ -172,13 +180,23 @@ class LeafRunner:
         delay = scope.flow.retry_delay
         attempt = 0
         while True:
-            ctx = self.make_context(
+            ctx = StepContext(
+                self.env, scope.flow.id, scope.prefix, path, input_data, scope.init,
+                resume_data, suspend_data, attempt, iteration, step.state_schema,
+                step.suspend_schema,
+            ) if self._plain else self.make_context(
                 scope, step, path, input_data, resume_data, suspend_data, attempt, iteration
-            )
+            )  # fmt: skip
             try:
-                self.prepare(step, ctx, input_data, resume_data)
-                if step.is_async and type(self).call is LeafRunner.call:
-                    # `call` inlined for the common case: this runs once per step.
+                if (
+                    self._plain
+                    and step.is_async
+                    and step.input_schema is None
+                    and step.output_schema is None
+                    and resume_data is None
+                ):
+                    # prepare / call / output inlined for the plainest step: once per step.
+                    ctx.input_data = _copy_json(input_data)
                     coro = step.execute(ctx)
                     try:
                         yielded = coro.send(None)
@@ -187,9 +205,11 @@ class LeafRunner:
                     else:
                         await self.recorder.commit_pending()  # it waits: show its start first
                         value = await drive(coro, yielded)
+                    output = to_json_value(value)
                 else:
-                    value = await self.call(step, ctx)
-                done = Attempted("success", output=self.output(step, value))
+                    self.prepare(step, ctx, input_data, resume_data)
+                    output = self.output(step, await self.call(step, ctx))
+                done = Attempted("success", output=output)
             except SuspendSignal as signal:
                 done = Attempted("suspended", suspend_payload=signal.payload, labels=signal.labels)
             except BailSignal as signal:
