@@ -18,7 +18,6 @@ from engines.core.graph import (
     Entry,
     LoopEntry,
     ParallelEntry,
-    SleepEntry,
     StepEntry,
     entry_ids,
 )
@@ -167,10 +166,8 @@ class _ForkBuilder:
     def _require_recorded(
         self, entry: Entry, prefix: tuple[str, ...], target: tuple[str, ...]
     ) -> None:
-        if isinstance(entry, (LoopEntry, SleepEntry)) or not isinstance(
-            entry, (StepEntry, ParallelEntry, BranchEntry)
-        ):
-            return
+        if not isinstance(entry, (StepEntry, ParallelEntry, BranchEntry)):
+            return  # loops, foreach and sleeps may be missing: they run again
         keys = [path_key((*prefix, sid)) for sid in entry_ids(entry)]
         done = [
             k
@@ -241,7 +238,8 @@ async def prepare_time_travel(
     builder = _ForkBuilder(base, overrides, reuse_ids, input_data, has_input)
     builder.walk(workflow, (), target, source.input if source is not None else None, strict=True)
     target_key = path_key(target)
-    kept = [k for k in builder.out if k != target_key and k not in target_key.split(".")]
+    # Everything but the target and the nested workflows that enclose it was kept as recorded.
+    kept = [k for k in builder.out if k != target_key and not target_key.startswith(k + ".")]
     resume = None
     recorded_target = builder.out.get(target_key)
     if resume_data is not None:
