@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engines.core.errors import BailSignal, SuspendSignal, ValidationError
-from engines.core.schema import Schema, to_json_value
+from engines.core.schema import Schema, copy_json, to_json_value
 
 
 class RunEnv:
@@ -110,9 +110,13 @@ class StepContext:
     @property
     def state(self) -> dict[str, Any]:
         """The run's state, including this attempt's `set_state` changes."""
-        if self._pending_state is None:
-            return dict(self._env.state)
-        return {**self._env.state, **self._pending_state}
+        merged = (
+            self._env.state
+            if self._pending_state is None
+            else {**self._env.state, **self._pending_state}
+        )
+        state: dict[str, Any] = copy_json(merged)  # nested values too: change state via set_state
+        return state
 
     def set_state(self, value: Any) -> None:
         """Merge `value` (a dict or model) into the state when the step ends well."""

@@ -57,27 +57,33 @@ async def run_eager(
     return await drive(coro, yielded)
 
 
-async def gather_eager(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """Like `asyncio.gather`, but each coroutine first runs as far as it can without a task."""
+async def gather_eager(
+    coros: list[Coroutine[Any, Any, T]],
+    before_wait: Callable[[], Awaitable[None]] | None = None,
+) -> list[T]:
+    """Like `asyncio.gather`, but each coroutine first runs as far as it can without a task;
+    `before_wait()` is awaited once if any of them has to wait.
+
+    As with `asyncio.gather`, the first error propagates and the other coroutines go on.
+    """
     results: list[Any] = [None] * len(coros)
     waiting: list[tuple[int, asyncio.Future[T]]] = []
-    started = 0
-    try:
-        for index, coro in enumerate(coros):
-            started = index + 1
-            try:
-                yielded = coro.send(None)
-            except StopIteration as stop:
-                results[index] = stop.value
-            else:
-                waiting.append((index, asyncio.ensure_future(_finish(coro, yielded))))
-    except BaseException:
-        for coro in coros[started:]:
-            coro.close()
-        for _, task in waiting:
-            task.cancel()
-        raise
+    error: BaseException | None = None
+    for index, coro in enumerate(coros):
+        try:
+            yielded = coro.send(None)
+        except StopIteration as stop:
+            results[index] = stop.value
+        except BaseException as exc:
+            if error is None:
+                error = exc
+        else:
+            waiting.append((index, asyncio.ensure_future(_finish(coro, yielded))))
+    if error is not None:
+        raise error
     if waiting:
+        if before_wait is not None:
+            await before_wait()
         values = await asyncio.gather(*(task for _, task in waiting))
         for (index, _), value in zip(waiting, values, strict=True):
             results[index] = value

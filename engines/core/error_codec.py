@@ -33,6 +33,9 @@ def error_to_dict(exc: BaseException, depth: int = 0) -> dict[str, Any]:
         "module": getattr(exc, "__stored_module__", cls.__module__),
         "message": str(exc),
     }
+    args = _json_safe(list(exc.args))
+    if args != [data["message"]]:
+        data["args"] = args  # so str() of the rebuilt error matches (KeyError quotes its key)
     attrs = (
         {
             k: _json_safe(v)
@@ -80,7 +83,8 @@ def error_from_dict(data: dict[str, Any]) -> BaseException:
     if cls is not None:
         # __new__ skips a custom __init__ whose signature we cannot know.
         exc = cls.__new__(cls)
-        exc.args = (message,)
+        args = data.get("args")
+        exc.args = tuple(args) if isinstance(args, list) else (message,)
     else:
         exc = _stand_in_class(module, name)(message)
     for key, value in (data.get("attributes") or {}).items():
@@ -88,13 +92,6 @@ def error_from_dict(data: dict[str, Any]) -> BaseException:
             setattr(exc, key, value)
         except (AttributeError, TypeError):
             continue
-    if str(exc) != message:
-        # Classes with a custom __str__ still show the recorded message.
-        exc.args = (message,)
-        try:
-            exc.__stored_message__ = message  # type: ignore[attr-defined]
-        except (AttributeError, TypeError):
-            pass
     cause = data.get("cause")
     if isinstance(cause, dict):
         exc.__cause__ = error_from_dict(cause)

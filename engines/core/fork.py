@@ -278,7 +278,7 @@ async def prepare_time_travel(
         "parent_run_id": snap.parent_run_id,
         "fork_step": target_key,
         "input": snap.input,
-        "state": state,
+        "state": dict(state),
         "reused_steps": kept,
         "overrides": {k: v.to_dict() for k, v in overrides.items()},
     }

@@ -21,6 +21,17 @@ def to_json_value(value: Any) -> Any:
 
 
 _SCALARS = frozenset({str, int, float, bool})
+_CONTAINERS = (dict, list)
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON data (dicts and lists copied, everything else shared)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
+    if kind is list:
+        return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
+    return value
 
 
 def field_errors(exc: pydantic.ValidationError, prefix: str = "") -> list[dict[str, str]]:

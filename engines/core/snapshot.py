@@ -7,6 +7,7 @@ from typing import Any
 
 from engines.core.error_codec import error_from_dict, error_to_dict
 from engines.core.results import RunResult, RunStatus, StepResult
+from engines.core.schema import copy_json
 
 SNAPSHOT_VERSION = 1
 
@@ -53,18 +54,19 @@ class RunSnapshot:
         if type(self.steps) is not StepRecords:
             self.steps = StepRecords(self.steps)
 
-    def copy(self) -> RunSnapshot:
-        """A copy that later changes to this snapshot do not reach (records are immutable)."""
+    def copy(self, with_steps: bool = True) -> RunSnapshot:
+        """A copy that later changes to this snapshot do not reach: JSON values are copied,
+        step records shared (records are immutable). `with_steps=False` leaves them out."""
         return RunSnapshot(
             run_id=self.run_id,
             workflow_id=self.workflow_id,
             status=self.status,
-            input=self.input,
-            initial_state=dict(self.initial_state),
-            state=dict(self.state),
-            context=dict(self.context),
-            steps=StepRecords(self.steps),
-            result=self.result,
+            input=copy_json(self.input),
+            initial_state=copy_json(self.initial_state),
+            state=copy_json(self.state),
+            context=copy_json(self.context),
+            steps=StepRecords(self.steps) if with_steps else StepRecords(),
+            result=copy_json(self.result),
             error=self.error,
             traceback=self.traceback,
             suspended=[list(p) for p in self.suspended],
@@ -258,6 +260,29 @@ class StepRecords(dict[str, StepResult]):
                 self.removed.add(key)
             return value
         return super().pop(key, *default)
+
+    def _unknown(self) -> None:
+        self.changed = None  # a bulk change: the next save writes everything
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._unknown()
+
+    def clear(self) -> None:
+        super().clear()
+        self._unknown()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._unknown()
+        return super().setdefault(key, default)
+
+    def popitem(self) -> tuple[str, StepResult]:
+        self._unknown()
+        return super().popitem()
+
+    def __ior__(self, other: Any) -> StepRecords:  # type: ignore[override,misc]
+        self.update(other)
+        return self
 
     def mark_synced(self, token: object) -> None:
         """The storage holding `token` now has every record: track changes from here."""

@@ -121,17 +121,37 @@ def _from_function(fn: Callable[..., Any], **options: Any) -> Step:
 
         def call(ctx: Any) -> Any:
             return fn(ctx.input_data)
+    elif not params:
+        input_schema = None  # nothing to take: any input is accepted and ignored
+
+        def call(ctx: Any) -> Any:
+            return fn()
     else:
+        # A parameter named like a BaseModel attribute (json, copy, schema...) gets a private
+        # field name and keeps its own name as the alias the input uses.
+        def field_name(name: str) -> str:
+            return f"param_{name}" if hasattr(pydantic.BaseModel, name) else name
+
         fields: dict[str, Any] = {
-            p.name: (hints.get(p.name, Any), ... if p.default is p.empty else p.default)
+            field_name(p.name): (
+                hints.get(p.name, Any),
+                pydantic.Field(
+                    ... if p.default is p.empty else p.default,
+                    alias=p.name if field_name(p.name) != p.name else None,
+                ),
+            )
             for p in params
         }
-        input_schema = pydantic.create_model(f"{fn.__name__}_input", **fields)
-        names = [p.name for p in params]
+        input_schema = pydantic.create_model(
+            f"{fn.__name__}_input",
+            __config__=pydantic.ConfigDict(populate_by_name=True),
+            **fields,
+        )
+        names = [(p.name, field_name(p.name)) for p in params]
 
         def call(ctx: Any) -> Any:
             data = ctx.input_data
-            return fn(**{n: getattr(data, n) for n in names})
+            return fn(**{n: getattr(data, f) for n, f in names})
 
     if is_async:
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines.core import events as ev
 from engines.core.calls import call_quick
-from engines.core.eager import gather_eager
+from engines.core.eager import gather_eager, run_eager
 from engines.core.error_codec import format_traceback
 from engines.core.errors import WorkflowError
 from engines.core.graph import ForeachEntry
@@ -29,7 +29,10 @@ async def _concurrency(
 ) -> int:
     value: Any = entry.concurrency
     if callable(value):
-        value = await call_quick(value, interp._plain_context(scope, items, None))
+        value = await run_eager(
+            call_quick(value, interp._plain_context(scope, items, None)),
+            interp.recorder.commit_pending,
+        )
     if not isinstance(value, (int, float)) or value != value or value < 1:
         return 1
     return int(value)
@@ -170,7 +173,9 @@ async def run_foreach(
         if len(batch) == 1:
             record(batch[0][0], await launch(*batch[0]))
         else:
-            results = await gather_eager([launch(i, r) for i, r in batch])
+            results = await gather_eager(
+                [launch(i, r) for i, r in batch], interp.recorder.commit_pending
+            )
             for (index, _), item_rec in zip(batch, results, strict=True):
                 record(index, item_rec)
 

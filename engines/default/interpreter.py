@@ -28,7 +28,7 @@ from engines.core.graph import (
 )
 from engines.core.recorder import Recorder
 from engines.core.results import RunResult, StepResult
-from engines.core.schema import validate_json
+from engines.core.schema import copy_json, validate_json
 from engines.core.snapshot import path_key, resume_labels, suspended_paths
 from engines.core.workflow import Workflow
 from engines.default import foreach, nested, sleep
@@ -94,8 +94,8 @@ class Interpreter:
         if self.execution.mode == "start":
             payload.update(
                 input=snap.input,
-                state=snap.state,
-                context=snap.context,
+                state=copy_json(snap.state),
+                context=copy_json(snap.context),
                 resource_id=snap.resource_id,
             )
         if self.resume is not None:
@@ -183,7 +183,10 @@ class Interpreter:
             outcomes = [await self.run_node(scope, steps[0], input_data)]
         else:
             outcomes = list(
-                await gather_eager([self.run_node(scope, s, input_data) for s in steps])
+                await gather_eager(
+                    [self.run_node(scope, s, input_data) for s in steps],
+                    self.recorder.commit_pending,
+                )
             )
         return combine([s.id for s in steps], outcomes)
 

@@ -14,7 +14,7 @@ from engines.core.errors import BailSignal, NonRetryableError, SuspendSignal
 from engines.core.events import STEP_RETRYING
 from engines.core.mapping import Compute, Const, FromContext, FromInit, FromStep, walk_path
 from engines.core.results import StepResult
-from engines.core.schema import to_json_value
+from engines.core.schema import copy_json, to_json_value
 from engines.core.step import Step
 from engines.core.workflow import MapStep
 
@@ -63,19 +63,6 @@ async def evaluate_map(step: MapStep, ctx: StepContext) -> Any:
             else:
                 out[key] = None
     return out
-
-
-_CONTAINERS = (dict, list)
-
-
-def _copy_json(value: Any) -> Any:
-    # Steps get their own copy, so a step mutating its input cannot change the record.
-    kind = type(value)
-    if kind is dict:
-        return {k: _copy_json(v) if type(v) in _CONTAINERS else v for k, v in value.items()}
-    if kind is list:
-        return [_copy_json(v) if type(v) in _CONTAINERS else v for v in value]
-    return value
 
 
 def finished_record(running: StepResult, done: Attempted, now: float) -> StepResult:
@@ -145,7 +132,7 @@ class LeafRunner:
         if step.input_schema is not None:
             ctx.input_data = step.input_schema.validate(raw_input, "step input")
         else:
-            ctx.input_data = _copy_json(raw_input)
+            ctx.input_data = copy_json(raw_input)
         if raw_resume is not None and step.resume_schema is not None:
             ctx.resume_data = step.resume_schema.validate(raw_resume, "resume data")
 
@@ -196,7 +183,7 @@ class LeafRunner:
                     and resume_data is None
                 ):
                     # prepare / call / output inlined for the plainest step: once per step.
-                    ctx.input_data = _copy_json(input_data)
+                    ctx.input_data = copy_json(input_data)
                     coro = step.execute(ctx)
                     try:
                         yielded = coro.send(None)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines.core import events as ev
 from engines.core.calls import call_quick
+from engines.core.eager import run_eager
 from engines.core.error_codec import format_traceback
 from engines.core.graph import SleepEntry
 from engines.core.results import StepResult
@@ -65,11 +66,17 @@ async def _wake_at(
     if entry.until is not None:
         moment: Any = entry.until
         if callable(moment):
-            moment = await call_quick(moment, interp._plain_context(scope, input_data, None))
+            moment = await run_eager(
+                call_quick(moment, interp._plain_context(scope, input_data, None)),
+                interp.recorder.commit_pending,
+            )
         if isinstance(moment, datetime):
             return moment.timestamp()
         return float(moment)
     seconds: Any = entry.seconds
     if callable(seconds):
-        seconds = await call_quick(seconds, interp._plain_context(scope, input_data, None))
+        seconds = await run_eager(
+            call_quick(seconds, interp._plain_context(scope, input_data, None)),
+            interp.recorder.commit_pending,
+        )
     return now + max(0.0, float(seconds or 0))

@@ -182,17 +182,8 @@ class InMemoryStorage:
 
 
 def _copy_run_fields(source: RunSnapshot, target: RunSnapshot) -> None:
-    """The fields an execution changes, copied so later changes to `source` stay out (the rest
-    was copied in full when this working snapshot was first saved)."""
-    target.status = source.status
-    target.state = dict(source.state)
-    target.context = dict(source.context)
-    target.result = source.result
-    target.error = source.error
-    target.traceback = source.traceback
-    target.suspended = [list(p) for p in source.suspended]
-    target.resume_labels = {k: dict(v) for k, v in source.resume_labels.items()}
-    target.seq = source.seq
-    target.updated_at = source.updated_at
-    target.started_at = source.started_at
-    target.finished_at = source.finished_at
+    """Every field but the step records, copied so later changes to `source` stay out."""
+    fresh = source.copy(with_steps=False)
+    for name in RunSnapshot.__slots__:
+        if name != "steps":
+            setattr(target, name, getattr(fresh, name))
