@@ -21,7 +21,15 @@ from engines.core.graph import (
     describe_entry,
     entry_ids,
 )
-from engines.core.mapping import Compute, Const, FromContext, FromInit, FromStep, MapSource
+from engines.core.mapping import (
+    Compute,
+    Const,
+    FromContext,
+    FromInit,
+    FromStep,
+    MapSource,
+    describe_source,
+)
 from engines.core.schema import Schema, as_schema
 from engines.core.step import Step, check_id
 
@@ -40,8 +48,6 @@ class MapStep(Step):
         super().__init__(id, _never_called)
 
     def describe(self) -> dict[str, Any]:
-        from engines.core.mapping import describe_source
-
         node = super().describe()
         if callable(self.sources):
             node["mapping"] = {"source": "fn", "name": getattr(self.sources, "__name__", "fn")}
