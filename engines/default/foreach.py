@@ -228,11 +228,13 @@ async def _run_item(
 ) -> tuple[StepResult, bool]:
     """Run one item; returns its record and whether it bailed."""
     started = previous.started_at if previous is not None and previous.started_at else None
+    if started is None:
+        started = interp.clock()
     resume_data = resume_value if resume_item else None
     base = StepResult(
         "running",
         payload=item,
-        started_at=started or interp.clock(),
+        started_at=started,
         resume_payload=resume_data if resume_item or previous is None else previous.resume_payload,
     )
     if isinstance(step, Workflow):

@@ -302,9 +302,7 @@ class Interpreter:
             self.recorder.emit(
                 ev.STEP_STARTED,
                 path,
-                {"input": input_data}
-                if iteration is None
-                else start_payload(input_data, iteration),
+                start_payload(input_data, iteration),
             )
         # Staged, not committed: the start is stored with the end, or as soon as the step waits.
         self.recorder.staged[key] = running
@@ -404,7 +402,7 @@ class Interpreter:
     ) -> bool:
         ctx = self._plain_context(scope, value, iteration)
         try:
-            return bool(await run_eager(_call(cond, ctx), self.recorder.commit_pending))
+            return bool(await run_eager(call_quick(cond, ctx), self.recorder.commit_pending))
         except Exception as exc:
             if not swallow:
                 raise
@@ -413,7 +411,3 @@ class Interpreter:
 
 
 __all__ = ["Interpreter"]
-
-
-async def _call(fn: Any, *args: Any) -> Any:
-    return await call_quick(fn, *args)

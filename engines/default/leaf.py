@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from engines.core.calls import call_quick, call_user
 from engines.core.context import RunEnv, StepContext
-from engines.core.eager import drive, run_eager
+from engines.core.eager import run_eager
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import BailSignal, NonRetryableError, SuspendSignal
 from engines.core.events import STEP_RETRYING
@@ -95,7 +95,8 @@ def finished_record(running: StepResult, done: Attempted, now: float) -> StepRes
 
 
 class LeafRunner:
-    """Runs a leaf step's attempts for an interpreter; engines may override `invoke`."""
+    """Runs a leaf step's attempts for an interpreter; engines wrap steps by overriding
+    `make_context`, `prepare`, `call` or `output`."""
 
     def __init__(self, recorder: Recorder, env: RunEnv) -> None:
         self.recorder = recorder
@@ -108,7 +109,6 @@ class LeafRunner:
             cls.prepare is LeafRunner.prepare
             and cls.call is LeafRunner.call
             and cls.output is LeafRunner.output
-            and cls.make_context is LeafRunner.make_context
         )
 
     def make_context(
@@ -167,13 +167,9 @@ class LeafRunner:
         delay = scope.flow.retry_delay
         attempt = 0
         while True:
-            ctx = StepContext(
-                self.env, scope.flow.id, scope.prefix, path, input_data, scope.init,
-                resume_data, suspend_data, attempt, iteration, step.state_schema,
-                step.suspend_schema,
-            ) if self._plain else self.make_context(
+            ctx = self.make_context(
                 scope, step, path, input_data, resume_data, suspend_data, attempt, iteration
-            )  # fmt: skip
+            )
             try:
                 if (
                     self._plain
@@ -184,14 +180,7 @@ class LeafRunner:
                 ):
                     # prepare / call / output inlined for the plainest step: once per step.
                     ctx.input_data = copy_json(input_data)
-                    coro = step.execute(ctx)
-                    try:
-                        yielded = coro.send(None)
-                    except StopIteration as stop:
-                        value = stop.value
-                    else:
-                        await self.recorder.commit_pending()  # it waits: show its start first
-                        value = await drive(coro, yielded)
+                    value = await run_eager(step.execute(ctx), self.recorder.commit_pending)
                     output = to_json_value(value)
                 else:
                     self.prepare(step, ctx, input_data, resume_data)

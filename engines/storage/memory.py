@@ -58,7 +58,7 @@ class InMemoryStorage:
                 put = dict.__setitem__  # the stored copy needs no change tracking
                 for key in records.changed:
                     put(stored_steps, key, records[key])
-                _copy_run_fields(snapshot, stored)
+                _copy_all_but_steps(snapshot, stored)
             else:
                 stored = snapshot.copy()
                 self._snapshots[run_id] = stored
@@ -181,7 +181,7 @@ class InMemoryStorage:
         return family
 
 
-def _copy_run_fields(source: RunSnapshot, target: RunSnapshot) -> None:
+def _copy_all_but_steps(source: RunSnapshot, target: RunSnapshot) -> None:
     """Every field but the step records, copied so later changes to `source` stay out."""
     fresh = source.copy(with_steps=False)
     for name in RunSnapshot.__slots__:
