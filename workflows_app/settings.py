@@ -1,23 +1,45 @@
-"""Project settings, read from the environment (no variables: the embedded default)."""
+"""Project settings, read from the environment.
+
+No variables: SQLite in the repository, the in-memory channel layer, runs executed in the server
+process. `DATABASE_URL` switches to PostgreSQL (or any database dj-database-url reads) and
+`REDIS_URL` to the Redis channel layer. `workflows_app.checks` reports a bad combination in words.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+def _flag(name: str, default: str) -> bool:
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "stepback-development-only-secret-key")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+DEBUG = _flag("DJANGO_DEBUG", "1")
+ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = _list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
     "workflows_app.apps.WorkflowsAppConfig",
 ]
 
@@ -49,15 +71,87 @@ TEMPLATES = [
 ]
 
 ASGI_APPLICATION = "workflows_app.asgi.application"
+WSGI_APPLICATION = None
 
-DATABASES = {
-    "default": {
+# -- database ----------------------------------------------------------------------------------
+
+SQLITE_PATH = os.environ.get("STEPBACK_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
+DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
+
+
+def _database() -> dict[str, Any]:
+    if DATABASE_URL:
+        config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+        return config
+    return {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("STEPBACK_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        "NAME": SQLITE_PATH,
+        "OPTIONS": {
+            # WAL lets the pages read while a run writes; NORMAL syncs at checkpoints, which
+            # survives a process crash (the failure a workflow engine must survive). IMMEDIATE
+            # takes the write lock up front, so concurrent writers queue instead of deadlocking.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
     }
-}
+
+
+DATABASES = {"default": _database()}
+
+# -- channel layer -----------------------------------------------------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("STEPBACK_CHANNEL_PREFIX", "stepback"),
+                # A watcher that falls behind loses messages past capacity; the run consumer
+                # notices the gap in seq and reads the missing events from the database.
+                "capacity": 1000,
+                "expiry": 60,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# -- auth --------------------------------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# -- API ---------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Stepback API",
+    "DESCRIPTION": "Workflows, runs, events, snapshots, time travel and the inbox.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    
+}
+
+# -- i18n, static ------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -65,9 +159,27 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "frontend"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Modules whose Workflow objects are registered in the app.
-STEPBACK_WORKFLOWS = [m for m in os.environ.get("STEPBACK_WORKFLOWS", "").split(",") if m]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "workflows_app": {"handlers": ["console"], "level": "INFO"},
+        "engines": {"handlers": ["console"], "level": "WARNING"},
+    },
+}
+
+# -- Stepback ----------------------------------------------------------------------------------
+
+# Modules whose Workflow objects are registered in the app (the demo module by default).
+STEPBACK_WORKFLOWS = _list("STEPBACK_WORKFLOWS", "workflows_app.examples")
+# The engine runs are started on: "default" for now; "evented" and "durable" come later.
+STEPBACK_ENGINE = os.environ.get("STEPBACK_ENGINE", "default")
+# Where runs execute: "thread" (a background event loop in this process), or "inline"
+# (inside the call that starts them; for scripts, management commands and tests).
+STEPBACK_EXECUTOR = os.environ.get("STEPBACK_EXECUTOR", "thread")

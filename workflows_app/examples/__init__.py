@@ -1,0 +1,1 @@
+"""Demo workflows (registered by default through STEPBACK_WORKFLOWS)."""
