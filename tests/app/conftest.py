@@ -1,0 +1,54 @@
+"""The fixed cast of the Django tests: nobody, a viewer, an operator and an administrator."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+PASSWORD = "correct horse battery staple"
+
+
+def _user(username: str, *codenames: str, superuser: bool = False) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+    if superuser:
+        user.is_staff = user.is_superuser = True
+        user.save()
+    if codenames:
+        perms = Permission.objects.filter(
+            content_type__app_label="workflows_app", codename__in=codenames
+        )
+        user.user_permissions.add(*perms)
+    return user
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    """May look at everything, change nothing."""
+    return _user("vera", "view_run")
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    """May look and act: start, resume, cancel, restart, time-travel, import."""
+    return _user("otto", "view_run", "operate_run")
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    """A superuser (every permission, the admin site)."""
+    return _user("ada", superuser=True)
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """Signed in, but with no Stepback permission."""
+    return _user("olga")
+
+
+def client_for(user: User | None, *, csrf: bool = False) -> Client:
+    """A test client signed in as `user` (anonymous for None); `csrf=True` enforces CSRF."""
+    client = Client(enforce_csrf_checks=csrf)
+    if user is not None:
+        client.force_login(user)
+    return client
