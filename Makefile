@@ -21,7 +21,8 @@ install: $(STAMP)
 
 serve: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py seed_demo
+	$(PY) -m daphne -b $(HOST) -p $(PORT) workflows_app.asgi:application
 
 test: install
 	@bash scripts/test.sh
@@ -42,4 +43,4 @@ coverage-report: install
 	$(PY) tests/catalog_coverage.py
 
 check: install
-	$(PY) manage.py check
+	$(PY) manage.py check --fail-level WARNING

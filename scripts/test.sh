@@ -1,25 +1,57 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it. Prints the configurations it ran.
+#
+# Pass 1 always runs: SQLite, the in-memory channel layer, every storage.
+# Pass 2 runs when PostgreSQL and Redis answer: the Django layer, the storage contract and the
+# conformance suite again, on PostgreSQL with the Redis channel layer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
+PG_URL=${STEPBACK_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stepback}
+REDIS=${STEPBACK_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
+# The suite picks its own configurations; a developer's environment must not leak in.
+unset DATABASE_URL REDIS_URL STEPBACK_TEST_STORAGES STEPBACK_WORKFLOWS STEPBACK_EXECUTOR
+
+services_up() {
+  "$PY" - "$PG_URL" "$REDIS" <<'PYEOF'
+import sys
+import psycopg
+import redis
+try:
+    url = sys.argv[1].replace("/stepback", "/postgres")
+    psycopg.connect(url, connect_timeout=3).close()
+    redis.Redis.from_url(sys.argv[2], socket_connect_timeout=3).ping()
+except Exception as exc:
+    print(f"   (not reachable: {exc})")
+    sys.exit(1)
+PYEOF
+}
 
 echo "== Stepback test suite"
 "$PY" - <<'PYEOF'
-from engines.testing import engine_builders, storage_factories
+from engines.testing import engine_builders
 print("engines:  " + ", ".join(engine_builders()))
-print("storages: " + ", ".join(storage_factories()))
 PYEOF
-echo "layers:   engines (conformance, storage contract, unit), Django app, lint"
 
-echo "== lint: ruff + mypy"
+echo "== lint: ruff + mypy + Django system checks"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-"$PY" manage.py check
+"$PY" manage.py check --fail-level WARNING
+"$PY" manage.py makemigrations --check --dry-run >/dev/null
 
-echo "== pytest"
+echo "== pass 1: SQLite + in-memory channel layer; storages memory, memory-json, django"
+echo "   layers: engines (conformance, storage contract, unit), Django app (API, consumers), e2e (Daphne)"
 "$PY" -m pytest -q -p no:cacheprovider "$@"
+
+echo "== pass 2: PostgreSQL + Redis channel layer; storage django"
+if services_up; then
+  echo "   layers: conformance + storage contract on PostgreSQL, Django app, e2e (Daphne + Redis)"
+  DATABASE_URL=$PG_URL REDIS_URL=$REDIS STEPBACK_TEST_STORAGES=django \
+    "$PY" -m pytest -q -p no:cacheprovider tests/conformance tests/storage tests/app tests/e2e "$@"
+else
+  echo "   skipped: PostgreSQL or Redis is not reachable (.ci/run starts them)"
+fi
 
 echo "== conformance catalog coverage"
 "$PY" tests/catalog_coverage.py

@@ -7,3 +7,6 @@ class WorkflowsAppConfig(AppConfig):
     name = "workflows_app"
     verbose_name = "Stepback"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from workflows_app import checks  # noqa: F401  (registers the system checks)

@@ -79,9 +79,19 @@ SQLITE_PATH = os.environ.get("STEPBACK_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 
 
+# Problems found while reading the environment; `workflows_app.checks` reports them in words
+# (raising here would show a traceback instead of a sentence).
+STEPBACK_CONFIG_ERRORS: list[str] = []
+
+
 def _database() -> dict[str, Any]:
     if DATABASE_URL:
-        config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+        try:
+            config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+        except ValueError as exc:
+            STEPBACK_CONFIG_ERRORS.append(f"DATABASE_URL cannot be used: {exc}")
+            return {"ENGINE": "django.db.backends.dummy"}
+        config["CONN_HEALTH_CHECKS"] = True
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -138,7 +148,6 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -150,7 +159,6 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["workflows_app.api.permissions.CanView"],
-    
 }
 
 # -- i18n, static ------------------------------------------------------------------------------
