@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import operator
+import shutil
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
@@ -92,6 +93,48 @@ def chain(n: int, mode: str = "sync") -> Subject:
         return await call({"i": 0}, {"recursion_limit": _limit(n)})
 
     return Subject(name="langgraph", steps=n, run=run, check=lambda result: _expect(result, "i", n))
+
+
+# -- W4: the chain with a durable checkpointer ------------------------------------------------
+
+
+def chain_sqlite(n: int, mode: str = "sync") -> Subject:
+    """W4: the chain of W1 checkpointed by `SqliteSaver` (langgraph-checkpoint-sqlite) on a
+    temporary file with `durability="sync"` (each step's checkpoint is written before the
+    next step runs). Every timed call is a new thread, so it starts from {"i": 0}."""
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    folder = Path(tempfile.mkdtemp(prefix="stepback-bench-lg-"))
+    connection = sqlite3.connect(folder / "checkpoints.sqlite3", check_same_thread=False)
+    saver = SqliteSaver(connection)
+    saver.setup()
+    graph = chain_graph(n, mode, checkpointer=saver)
+    threads = iter(range(1_000_000))
+
+    async def run(_state: Any) -> Any:
+        config = {
+            "configurable": {"thread_id": f"w4-{next(threads)}"},
+            "recursion_limit": _limit(n),
+        }
+        if mode == "sync":
+            return graph.invoke({"i": 0}, config, durability="sync")
+        raise BenchError("SqliteSaver has no async methods: measure W4 with --peer-mode sync")
+
+    async def teardown() -> None:
+        connection.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return Subject(
+        name="langgraph",
+        steps=n,
+        run=run,
+        check=lambda result: _expect(result, "i", n),
+        teardown=teardown,
+    )
 
 
 # -- W2: fan-out and join -----------------------------------------------------------------------

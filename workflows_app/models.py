@@ -2,31 +2,72 @@
 human tasks it opened.
 
 The exact engine form of a run lives in `Run.head` (every snapshot field but the steps and the
-graph) and `StepRecord` rows; the other columns are denormalized copies for lists, filters and
-cross-run queries. `workflows_app.storage.DjangoStorage` is the only writer.
+graph), `StepRecord` rows and the run's `WorkflowGraph`; the other columns are denormalized
+copies for lists, filters and cross-run queries. `workflows_app.storage.DjangoStorage` is the
+only writer.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-RUN_STATUSES = [
-    (s, s)
-    for s in ("pending", "running", "waiting", "suspended", "success", "failed", "canceled", "paused")
+from engines.core.events import Event as EngineEvent
+from engines.core.snapshot import RunSnapshot
+from engines.storage.base import RunSummary
+from workflows_app import snapshots
+from workflows_app.queries import LISTING_FIELDS, RunQuerySet, to_datetime
+
+__all__ = [
+    "LISTING_FIELDS",
+    "SUMMARY_FIELDS",
+    "Event",
+    "HumanTask",
+    "Run",
+    "RunQuerySet",
+    "Snapshot",
+    "StepRecord",
+    "WorkflowGraph",
+    "to_datetime",
 ]
 
-
-def to_datetime(ts: float | None) -> datetime | None:
-    """An engine timestamp (seconds since the epoch) as an aware datetime."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+RUN_STATUSES = [
+    (s, s)
+    for s in (
+        "pending",
+        "running",
+        "waiting",
+        "suspended",
+        "success",
+        "failed",
+        "canceled",
+        "paused",
+    )
+]
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _duration(
+    started: datetime | None, finished: datetime | None, updated: datetime
+) -> float | None:
+    if started is None:
+        return None
+    return max(((finished or updated) - started).total_seconds(), 0.0)
+
+
+# What `Run.summary()` reads.
+SUMMARY_FIELDS = (
+    "run_id", "workflow_id", "status", "engine", "resource_id", "parent_run_id", "fork_step",
+    "seq", "step_counts", "created_at", "updated_at", "started_at", "finished_at",
+)  # fmt: skip
 
 
 def path_of(key: str) -> list[str]:
@@ -34,8 +75,42 @@ def path_of(key: str) -> list[str]:
     return key.split(".") if key else []
 
 
+class WorkflowGraph(models.Model):
+    """A workflow definition's graph (`Workflow.graph()`), stored once per distinct content and
+    shared by the runs of that definition.
+
+    Graphs are large and never change during a run, while a run's row is written at every step
+    boundary: SQLite rewrites a whole row on any update, so a graph inside it would be rewritten
+    at every step (and copied into every run).
+    """
+
+    key = models.CharField(max_length=64, primary_key=True, help_text="sha256 of the JSON")
+    workflow_id = models.CharField(max_length=200, blank=True, default="")
+    graph = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} graph {self.key[:12]}"
+
+    @staticmethod
+    def key_of(text: str) -> str:
+        """The key of a graph from its JSON text."""
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    @classmethod
+    def store(cls, graph: dict[str, Any], workflow_id: str, *, using: str | None) -> WorkflowGraph:
+        """The stored row holding `graph`, created if no run used that graph before."""
+        key = cls.key_of(snapshots.dumps(graph))
+        stored, _ = cls.objects.using(using).get_or_create(
+            key=key, defaults={"workflow_id": workflow_id, "graph": graph}
+        )
+        return stored
+
+
 class Run(models.Model):
-    """One run of a workflow: its latest state, lineage and a step count by status."""
+    """One run of a workflow: its latest state, lineage and a step count by status.
+
+    `graph` reads (and, assigned before `save()`, writes) the run's `WorkflowGraph`.
+    """
 
     run_id = models.CharField(max_length=64, primary_key=True)
     workflow_id = models.CharField(max_length=200)
@@ -55,12 +130,16 @@ class Run(models.Model):
     fork_step = models.CharField(max_length=500, null=True, blank=True)
     seq = models.IntegerField(default=0, help_text="seq of the last stored event")
     step_counts = models.JSONField(default=dict, blank=True, help_text="steps by status")
-    graph = models.JSONField(default=dict, blank=True)
+    stored_graph = models.ForeignKey(
+        WorkflowGraph, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
     head = models.JSONField(default=dict, blank=True, help_text="the snapshot without steps")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-run_id"]
@@ -70,6 +149,7 @@ class Run(models.Model):
             models.Index(fields=["status", "-created_at"], name="run_status_newest"),
             models.Index(fields=["resource_id", "-created_at"], name="run_resource_newest"),
             models.Index(fields=["parent_run_id"], name="run_parent"),
+            models.Index(fields=["finished_at", "run_id"], name="run_finished"),
         ]
         permissions = [
             ("operate_run", "Can start, resume, cancel, restart, time-travel and import runs"),
@@ -79,50 +159,133 @@ class Run(models.Model):
         return f"{self.workflow_id} {self.run_id} ({self.status})"
 
     @property
+    def graph(self) -> dict[str, Any]:
+        """The run's workflow graph (`Workflow.graph()`); `{}` when none was stored."""
+        pending: dict[str, Any] | None = self.__dict__.get("_pending_graph")
+        if pending is not None:
+            return pending
+        if self.stored_graph_id is None:
+            return {}
+        graph: dict[str, Any] = self.stored_graph.graph  # type: ignore[union-attr]
+        return graph
+
+    @graph.setter
+    def graph(self, value: dict[str, Any] | None) -> None:
+        self.__dict__["_pending_graph"] = dict(value or {})
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save the row, storing an assigned `graph` first."""
+        pending = self.__dict__.pop("_pending_graph", None)
+        if pending is not None:
+            using = kwargs.get("using") or self._state.db
+            self.stored_graph = (
+                WorkflowGraph.store(pending, self.workflow_id, using=using) if pending else None
+            )
+        super().save(*args, **kwargs)
+
+    @property
     def duration(self) -> float | None:
         """Seconds from start to finish (or to the last write while it runs)."""
-        if self.started_at is None:
-            return None
-        end = self.finished_at or self.updated_at
-        return max((end - self.started_at).total_seconds(), 0.0)
+        return _duration(self.started_at, self.finished_at, self.updated_at)
 
     def summary(self) -> dict[str, Any]:
         """The run as one row of the runs list: the API's list item and the live `runs` feed."""
+        return Run.summary_of({name: getattr(self, name) for name in SUMMARY_FIELDS})
+
+    @staticmethod
+    def summary_of(values: dict[str, Any]) -> dict[str, Any]:
+        """`summary()` from the values of `SUMMARY_FIELDS` (for a row not loaded as a model)."""
+        started, finished, updated = (
+            values["started_at"],
+            values["finished_at"],
+            values["updated_at"],
+        )
         return {
-            "run_id": self.run_id,
-            "workflow_id": self.workflow_id,
-            "status": self.status,
-            "engine": self.engine,
-            "resource_id": self.resource_id,
-            "parent_run_id": self.parent_run_id,
-            "fork_step": self.fork_step,
-            "seq": self.seq,
-            "step_counts": self.step_counts,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-            "duration": self.duration,
+            "run_id": values["run_id"],
+            "workflow_id": values["workflow_id"],
+            "status": values["status"],
+            "engine": values["engine"],
+            "resource_id": values["resource_id"],
+            "parent_run_id": values["parent_run_id"],
+            "fork_step": values["fork_step"],
+            "seq": values["seq"],
+            "step_counts": values["step_counts"],
+            "created_at": _iso(values["created_at"]),
+            "updated_at": _iso(updated),
+            "started_at": _iso(started),
+            "finished_at": _iso(finished),
+            "duration": _duration(started, finished, updated),
         }
 
-    def node_at(self, path: list[str]) -> dict[str, Any] | None:
-        """The graph node of the step at `path` (descending into nested workflows)."""
-        graph: dict[str, Any] | None = self.graph
-        node: dict[str, Any] | None = None
-        for segment in path:
-            if graph is None:
-                return None
-            node = next((n for n in graph.get("nodes", []) if n.get("id") == segment), None)
-            if node is None:
-                return None
-            graph = node.get("graph")
-        return node
+    def run_summary(self) -> RunSummary:
+        """The engine's listing row for this run (exact timestamps, from `head`)."""
+        head = self.head
+        return RunSummary(
+            run_id=self.run_id,
+            workflow_id=self.workflow_id,
+            status=self.status,
+            resource_id=self.resource_id,
+            parent_run_id=self.parent_run_id,
+            fork_step=self.fork_step,
+            created_at=float(head.get("created_at", 0.0)),
+            updated_at=float(head.get("updated_at", 0.0)),
+            started_at=head.get("started_at"),
+            finished_at=head.get("finished_at"),
+            definition_hash=self.definition_hash,
+        )
+
+    def node_at(self, path: Sequence[str]) -> dict[str, Any] | None:
+        """The graph description of the step at `path` (descending into nested workflows):
+        id, kind, schemas (`resume_schema`, ...) and, for a nested workflow, its `graph`."""
+        return snapshots.node_at(self.graph, path)
+
+    def to_snapshot(self) -> RunSnapshot:
+        """The run as the engine saved it last: the head with the current record of each step.
+
+        The head and the step rows are two reads; if a write lands between them (the run's seq
+        or update time moved), they are read again, so the snapshot is never half old.
+        """
+        db = self._state.db
+        for _ in range(5):
+            rows = StepRecord.objects.using(db).filter(run_id=self.run_id)
+            current = snapshots.pick_current(
+                (path, seq, attempt, snapshots.join_record(status, columns, extra or {}))
+                for path, seq, attempt, status, *columns, extra in rows.order_by(
+                    "position", "seq", "attempt"
+                ).values_list(*StepRecord.RECORD_FIELDS)
+            )
+            stamp = (
+                Run.objects.using(db).filter(pk=self.pk).values_list("seq", "updated_at").first()
+            )
+            if stamp is None or stamp == (self.seq, self.updated_at):
+                break
+            self.refresh_from_db(using=db)
+        return RunSnapshot.from_dict(snapshots.snapshot_dict(self.head, current, self.graph))
+
+    def snapshot_at(self, seq: int) -> RunSnapshot | None:
+        """The run as stored at `seq`: the greatest stored snapshot at or before it (the last
+        full one with the deltas after it), or None when nothing was stored that early."""
+        shots = self.snapshots.using(self._state.db)
+        base = shots.filter(full=True, seq__lte=seq).order_by("-seq").values_list("seq").first()
+        if base is None:
+            return None
+        rows = shots.filter(seq__gte=base[0], seq__lte=seq).order_by("seq")
+        folded = snapshots.fold(rows.values_list("data", flat=True))
+        if folded is None:
+            return None
+        head, steps = folded
+        return RunSnapshot.from_dict(snapshots.snapshot_dict(head, steps, self.graph))
+
+    def events_after(self, after_seq: int = 0, limit: int | None = None) -> list[EngineEvent]:
+        """The run's events with seq > `after_seq`, in order, as engine `Event`s."""
+        return Event.read(self.run_id, after_seq, limit, using=self._state.db)
 
 
 class Event(models.Model):
     """One event of a run's append-only log. Never updated."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the unique constraint's index starts with the run.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.IntegerField()
     type = models.CharField(max_length=32)
     path = models.CharField(max_length=500, blank=True, default="", help_text="dotted step path")
@@ -135,6 +298,22 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.seq} {self.type} {self.path}"
+
+    @staticmethod
+    def read(
+        run_id: str, after_seq: int = 0, limit: int | None = None, *, using: str | None = None
+    ) -> list[EngineEvent]:
+        """The events of `run_id` with seq > `after_seq` (at most `limit`), in order."""
+        if limit is not None and limit <= 0:
+            return []
+        qs = Event.objects.using(using).filter(run_id=run_id, seq__gt=max(after_seq, 0))
+        rows = qs.order_by("seq").values_list("type", "seq", "ts", "path", "payload")
+        if limit is not None:
+            rows = rows[:limit]
+        return [
+            EngineEvent(kind, run_id, seq, ts, tuple(path_of(path)), payload or {})
+            for kind, seq, ts, path, payload in rows
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         """The engine's JSON form of the event."""
@@ -157,7 +336,8 @@ class Snapshot(models.Model):
     later deltas applied (`DjangoStorage.snapshot_at`).
     """
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="snapshots")
+    # No index of its own: the unique constraint's index starts with the run.
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     seq = models.IntegerField()
     full = models.BooleanField(default=False)
     data = models.JSONField()
@@ -173,7 +353,10 @@ class Snapshot(models.Model):
 class StepRecord(models.Model):
     """One step (dotted path) and attempt of a run, as last recorded."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="step_records")
+    # No index of its own: the unique constraint's index starts with the run.
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="step_records", db_index=False
+    )
     path = models.CharField(max_length=500)
     attempt = models.IntegerField(default=1)
     status = models.CharField(max_length=16)
@@ -187,6 +370,11 @@ class StepRecord(models.Model):
     # The rest of the engine's record (suspend/resume payloads, labels, loop and foreach detail).
     extra = models.JSONField(default=dict, blank=True)
     seq = models.IntegerField(help_text="seq of the write that last changed this row")
+    # The step's place among the snapshot's records: their order matters to the engine.
+    position = models.IntegerField(default=0)
+
+    # What `record()` reads.
+    RECORD_FIELDS = ("path", "seq", "attempt", "status", *snapshots.RECORD_COLUMNS, "extra")
 
     class Meta:
         ordering = ["run", "seq", "path"]
@@ -200,9 +388,15 @@ class StepRecord(models.Model):
 
     @property
     def duration(self) -> float | None:
+        """Seconds the attempt ran, once it ended."""
         if self.started_at is None or self.ended_at is None:
             return None
         return max(self.ended_at - self.started_at, 0.0)
+
+    def record(self) -> dict[str, Any]:
+        """The engine's JSON form of the step record this row holds."""
+        columns = [getattr(self, name) for name in snapshots.RECORD_COLUMNS]
+        return snapshots.join_record(self.status, columns, self.extra or {})
 
 
 class HumanTask(models.Model):

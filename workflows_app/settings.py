@@ -8,6 +8,7 @@ process. `DATABASE_URL` switches to PostgreSQL (or any database dj-database-url 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,9 @@ def _database() -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         },
+        # A file, not SQLite's shared-cache memory database: runs write from another thread,
+        # and a file database waits for the lock (as in production) where memory ones fail.
+        "TEST": {"NAME": str(Path(tempfile.gettempdir()) / f"stepback-test-{os.getpid()}.sqlite3")},
     }
 
 

@@ -7,19 +7,24 @@ except the steps in `reuse`, whose recorded outputs are replayed. The source run
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from engines.core.engine import Execution, ResumeTarget
-from engines.core.errors import InvalidRunStateError, WorkflowError
+from engines.core.errors import InvalidRunStateError, ValidationError, WorkflowError
 from engines.core.graph import (
     BranchEntry,
     Entry,
+    ForeachEntry,
     LoopEntry,
     ParallelEntry,
+    SleepEntry,
     StepEntry,
+    StepLike,
     entry_ids,
+    entry_steps,
 )
 from engines.core.prepare import normalize_path, require_step
 from engines.core.results import StepResult
@@ -185,6 +190,38 @@ class _ForkBuilder:
             )
 
 
+def validate_fork_input(workflow: Workflow, target: tuple[str, ...], value: Any) -> Any:
+    """A time-travel input for the step at `target`, validated (JSON with defaults applied).
+
+    A foreach step's input is the list of its items, each checked against the step's schema
+    (error paths start with the item index).
+    """
+    step = require_step(workflow, target)
+    flow = workflow.find_step(target[:-1]) if len(target) > 1 else workflow
+    entries = flow.entries if isinstance(flow, Workflow) else ()
+    entry = next((e for e in entries if target[-1] in entry_ids(e)), None)
+    if not isinstance(entry, ForeachEntry):
+        return validate_json(step.input_schema, value, "time travel input")
+    if not isinstance(value, list):
+        raise ValidationError(
+            "Invalid time travel input:",
+            [{"path": "", "message": f"foreach step {target[-1]!r} takes a list of items"}],
+        )
+    items: list[Any] = []
+    errors: list[dict[str, str]] = []
+    for index, item in enumerate(value):
+        try:
+            items.append(validate_json(step.input_schema, item, "time travel input"))
+        except ValidationError as exc:
+            errors.extend(
+                {"path": ".".join(p for p in (str(index), e["path"]) if p), "message": e["message"]}
+                for e in exc.errors
+            )
+    if errors:
+        raise ValidationError("Invalid time travel input:", errors)
+    return items
+
+
 def _state_from(
     records: dict[str, StepResult], kept: Iterable[str], initial: dict[str, Any]
 ) -> dict[str, Any]:
@@ -224,7 +261,7 @@ async def prepare_time_travel(
             )
     has_input = input_data is not None
     if has_input:
-        input_data = validate_json(target_step.input_schema, input_data, "time travel input")
+        input_data = validate_fork_input(workflow, target, input_data)
     state_override = None
     if initial_state is not None:
         state_override = validate_json(workflow.state_schema, initial_state, "initial state")
@@ -283,3 +320,99 @@ async def prepare_time_travel(
         "overrides": {k: v.to_dict() for k, v in overrides.items()},
     }
     return Execution(snap, "time_travel", resume=resume, per_step=per_step, started_payload=started)
+
+
+def downstream_paths(workflow: Workflow, target: tuple[str, ...]) -> list[str]:
+    """The steps after `target` in its flow and in each flow enclosing it, in flow order
+    (innermost first): the steps a time travel to `target` may `reuse`."""
+    out: list[str] = []
+    flow: StepLike | None = workflow
+    for depth, sid in enumerate(target):
+        if not isinstance(flow, Workflow):
+            break
+        entries = flow.entries
+        index = next((i for i, e in enumerate(entries) if sid in entry_ids(e)), None)
+        if index is None:
+            break
+        prefix = target[:depth]
+        later = [path_key((*prefix, x)) for e in entries[index + 1 :] for x in entry_ids(e)]
+        out[:0] = later
+        flow = flow.steps.get(sid)
+    return out
+
+
+PlanAction = Literal["reused", "re-executed", "skipped"]
+
+# A foreach item of a nested workflow records its inner steps under "step[3].inner".
+_ITEM_INDEX = re.compile(r"\[\d+\]")
+
+
+def _plain_records(steps: Mapping[str, StepResult]) -> dict[str, str]:
+    """Each record's status by its graph path (foreach item indexes dropped; an item that did
+    not succeed speaks for all of them)."""
+    out: dict[str, str] = {}
+    for key, rec in steps.items():
+        plain = _ITEM_INDEX.sub("", key)
+        if out.get(plain, "success") == "success":
+            out[plain] = rec.status
+    return out
+
+
+def plan_fork(workflow: Workflow, steps: Mapping[str, StepResult]) -> list[tuple[str, PlanAction]]:
+    """What running `workflow` over prepared records (`prepare_time_travel`'s snapshot) does
+    with every step path, nested workflows and sleeps included, in graph order.
+
+    The rules are the engine's: a successful record is replayed ("reused"); a branch whose arms
+    were recorded runs those arms only, so the others, like everything inside a replayed nested
+    workflow that has no successful record, are "skipped"; every other step on the path runs
+    ("re-executed": the target, the workflows enclosing it, and what follows it unless reused).
+    """
+    out: list[tuple[str, PlanAction]] = []
+    _plan_flow(workflow, (), _plain_records(steps), True, out)
+    return out
+
+
+def _plan_flow(
+    flow: Workflow,
+    prefix: tuple[str, ...],
+    records: dict[str, str],
+    runs: bool,
+    out: list[tuple[str, PlanAction]],
+) -> None:
+    for entry in flow.entries:
+        if isinstance(entry, SleepEntry):
+            _plan_node(None, (*prefix, entry.id), records, runs, out)
+            continue
+        steps = entry_steps(entry)
+        chosen: set[str] = set()
+        if isinstance(entry, BranchEntry):
+            chosen = {
+                s.id
+                for s in steps
+                if records.get(path_key((*prefix, s.id)), "skipped") != "skipped"
+            }
+        for s in steps:
+            # Recorded arms stay chosen (their conditions are not evaluated again).
+            arm_runs = runs and (not chosen or s.id in chosen)
+            _plan_node(s, (*prefix, s.id), records, arm_runs, out)
+
+
+def _plan_node(
+    step: StepLike | None,
+    path: tuple[str, ...],
+    records: dict[str, str],
+    runs: bool,
+    out: list[tuple[str, PlanAction]],
+) -> None:
+    key = path_key(path)
+    status = records.get(key)
+    action: PlanAction
+    if status == "success":
+        action = "reused"
+    elif not runs or status == "skipped":
+        action = "skipped"
+    else:
+        action = "re-executed"
+    out.append((key, action))
+    if isinstance(step, Workflow):
+        _plan_flow(step, path, records, action == "re-executed", out)

@@ -44,6 +44,7 @@ def test_a_redis_url_with_another_scheme_is_refused(settings: Any) -> None:
 
 def test_production_without_redis_is_warned_about_the_in_memory_layer(settings: Any) -> None:
     settings.DEBUG = False
+    settings.REDIS_URL = ""
     settings.SECRET_KEY = "a-real-secret-" * 4
     problems = check_environment()
     assert ids(problems) == ["stepback.W001"]

@@ -1,6 +1,6 @@
 """The conformance suite runs unchanged against every engine on every storage.
 
-Later layers add their storages through `pytest_stepback_storages` in their own conftest.
+The storages come from `tests.storages` (the ones `engines` ships, plus Django's).
 """
 
 from __future__ import annotations
@@ -8,20 +8,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from _pytest.mark import ParameterSet
 
 from engines.core.engine import Engine
-from engines.testing import Calls, engine_builders, storage_factories
+from engines.storage.base import Storage
+from engines.testing import Calls, engine_builders
+from tests.storages import build_storage, storage_names, storage_param
 
 
-def _combinations() -> list[tuple[str, str]]:
-    return [(e, s) for e in engine_builders() for s in storage_factories()]
+def _combinations() -> list[ParameterSet]:
+    return [storage_param(s, e) for e in engine_builders() for s in storage_names()]
 
 
-@pytest.fixture(params=_combinations(), ids=lambda p: f"{p[0]}-{p[1]}")
-async def engine(request: pytest.FixtureRequest) -> AsyncIterator[Engine]:
-    """A fresh engine of each kind, on a fresh storage of each kind."""
+@pytest.fixture(params=_combinations())
+def engine_and_storage(request: pytest.FixtureRequest) -> tuple[str, Storage]:
+    """An engine name with a fresh storage of each kind (built outside the event loop)."""
     engine_name, storage_name = request.param
-    built = engine_builders()[engine_name](storage_factories()[storage_name]())
+    return engine_name, build_storage(storage_name, request)
+
+
+@pytest.fixture
+async def engine(engine_and_storage: tuple[str, Storage]) -> AsyncIterator[Engine]:
+    """A fresh engine of each kind, on a fresh storage of each kind."""
+    engine_name, storage = engine_and_storage
+    built = engine_builders()[engine_name](storage)
     yield built
     await built.aclose()
 

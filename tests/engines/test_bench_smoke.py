@@ -6,6 +6,8 @@ and that the harness does not need LangGraph to be imported.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,20 +83,55 @@ async def test_the_timer_warms_up_then_keeps_the_best_of_n() -> None:
 
 
 def test_every_workload_is_listed_with_its_sizes_and_target() -> None:
-    assert [w.key for w in WORKLOADS] == ["W1", "W2", "W3", "W5"]
+    assert [w.key for w in WORKLOADS] == ["W1", "W2", "W3", "W4", "W4-per-step", "W5", "L1"]
     assert [(w.full, w.quick) for w in WORKLOADS] == [
         (1000, 100),
         (1000, 100),
         (10_000, 1000),
         (1000, 100),
+        (1000, 100),
+        (1000, 100),
+        (100_000, 10_000),
     ]
     assert [w.target.describe() for w in WORKLOADS] == [
         ">= 20x",
         ">= 20x",
         ">= 30x",
+        ">= 20x",
+        ">= 20x",
         "<= 20 ms",
+        "<= 200 ms",
     ]
-    assert [w.key for w in select("w3, W1")] == ["W1", "W3"]
+    assert [w.key for w in select("w3, W1, w4-PER-step")] == ["W1", "W3", "W4-per-step"]
+
+
+def test_the_django_workloads_store_every_step_and_list_runs_in_a_process_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """W4, W4-per-step and L1 configure Django themselves (a temporary SQLite file, migrated),
+    so they run in a fresh process; their checks read the stored rows back."""
+    report = tmp_path / "bench.json"
+    code = (
+        "import asyncio, json, sys\n"
+        "from bench import django_workloads as dw\n"
+        "from bench.timing import run_once\n"
+        "asyncio.run(run_once(dw.chain(5)))\n"
+        "asyncio.run(run_once(dw.chain_per_step(5)))\n"
+        "total, rows = asyncio.run(run_once(dw.runs_list(120)))\n"
+        "json.dump({'total': total, 'rows': len(rows)}, open(sys.argv[1], 'w'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    )
+    assert done.returncode == 0, done.stderr
+    listed = json.loads(report.read_text())
+    assert 0 < listed["total"] < 120
+    assert listed["rows"] == 50
 
 
 def test_the_table_shows_the_ratio_and_the_verdict() -> None:

@@ -1,4 +1,4 @@
-"""The storage contract runs against every storage `engines.testing` knows about."""
+"""The storage contract runs against every storage `tests.storages` knows about."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ from collections.abc import AsyncIterator
 import pytest
 
 from engines.storage.base import Storage
-from engines.testing import storage_factories
+from tests.storages import build_storage, storage_names, storage_param
 
 
-@pytest.fixture(params=sorted(storage_factories()))
-async def storage(request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
-    """A fresh, empty storage of each kind."""
-    built = storage_factories()[request.param]()
-    yield built
-    close = getattr(built, "aclose", None)
+@pytest.fixture(params=[storage_param(name) for name in sorted(storage_names())])
+def fresh_storage(request: pytest.FixtureRequest) -> Storage:
+    """A fresh, empty storage of each kind (built outside the event loop)."""
+    return build_storage(request.param, request)
+
+
+@pytest.fixture
+async def storage(fresh_storage: Storage) -> AsyncIterator[Storage]:
+    """A fresh, empty storage of each kind, closed afterwards when it can be."""
+    yield fresh_storage
+    close = getattr(fresh_storage, "aclose", None)
     if close is not None:
         await close()

@@ -1,0 +1,153 @@
+"""Run actions: resume, cancel, restart, time travel (and its plan preview), import.
+
+Each validates its body, calls one `workflows_app.services` function (the only code that
+drives engines) and answers the run's detail. The services validate before they write, so a
+refused call leaves nothing behind; the error mapping is in `workflows_app.api.errors`.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from workflows_app import services
+from workflows_app.api import payloads
+from workflows_app.api.permissions import CanOperate, CanView
+from workflows_app.api.responses import (
+    RunDetailSerializer,
+    TimeTravelPlanSerializer,
+)
+from workflows_app.api.serializers import (
+    ImportQuery,
+    ResumeRequest,
+    TimeTravelRequest,
+)
+from workflows_app.api.views import created, errors, validated
+from workflows_app.models import Run
+
+
+def detail(run: Run) -> Response:
+    """200 with the run's detail as stored now."""
+    return Response(payloads.run_detail(payloads.get_run(run.run_id)))
+
+
+class RunResumeView(APIView):
+    """Resume a suspended run (or continue a paused one)."""
+
+    permission_classes = [CanOperate]
+
+    @extend_schema(
+        operation_id="runs_resume",
+        summary="Resume a suspended step with data",
+        request=ResumeRequest,
+        responses={200: RunDetailSerializer, **errors(400, 404, 409)},
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        body = validated(ResumeRequest, request.data)
+        run = services.resume_run(
+            run_id,
+            body.get("data"),
+            step=body.get("step"),
+            label=body.get("label"),
+            for_each_index=body.get("for_each_index"),
+            user=request.user,
+        )
+        return detail(run)
+
+
+class RunCancelView(APIView):
+    """Cancel a run that has not finished."""
+
+    permission_classes = [CanOperate]
+
+    @extend_schema(
+        operation_id="runs_cancel",
+        summary="Cancel a run",
+        request=None,
+        responses={200: RunDetailSerializer, **errors(404, 409)},
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        return detail(services.cancel_run(run_id, user=request.user))
+
+
+class RunRestartView(APIView):
+    """Re-run an interrupted run from where its record stops."""
+
+    permission_classes = [CanOperate]
+
+    @extend_schema(
+        operation_id="runs_restart",
+        summary="Restart an interrupted run",
+        request=None,
+        responses={200: RunDetailSerializer, **errors(404, 409)},
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        return detail(services.restart_run(run_id, user=request.user))
+
+
+def _time_travel_arguments(request: Request) -> dict[str, object]:
+    body = validated(TimeTravelRequest, request.data)
+    return {
+        "step": body["step"],
+        "input_data": body.get("input"),
+        "outputs": body.get("outputs"),
+        "reuse": tuple(body.get("reuse") or ()),
+    }
+
+
+class RunTimeTravelView(APIView):
+    """Re-execute a run from one of its steps as a new linked run."""
+
+    permission_classes = [CanOperate]
+
+    @extend_schema(
+        operation_id="runs_time_travel",
+        summary="Time-travel: a new run re-executing from a recorded step",
+        request=TimeTravelRequest,
+        responses={201: RunDetailSerializer, **errors(400, 404, 409)},
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        arguments = _time_travel_arguments(request)
+        step = arguments.pop("step")
+        run = services.time_travel(run_id, step, user=request.user, **arguments)  # type: ignore[arg-type]
+        return created(run)
+
+
+class RunTimeTravelPreviewView(APIView):
+    """What a time travel would do, without doing it (viewing is enough: nothing is written)."""
+
+    permission_classes = [CanView]
+
+    @extend_schema(
+        operation_id="runs_time_travel_preview",
+        summary="Plan of a time travel: which steps are reused, re-executed or skipped",
+        request=TimeTravelRequest,
+        responses={200: TimeTravelPlanSerializer, **errors(400, 404, 409)},
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        arguments = _time_travel_arguments(request)
+        step = arguments.pop("step")
+        plan = services.preview_time_travel(run_id, step, **arguments)  # type: ignore[arg-type]
+        return Response(plan)
+
+
+class RunImportView(APIView):
+    """Store a run exported by `GET /api/runs/<run_id>/export/`."""
+
+    permission_classes = [CanOperate]
+
+    @extend_schema(
+        operation_id="runs_import",
+        summary="Import a run bundle (the body is the bundle)",
+        parameters=[ImportQuery],
+        request=OpenApiTypes.OBJECT,
+        responses={201: RunDetailSerializer, **errors(400, 409)},
+    )
+    def post(self, request: Request) -> Response:
+        query = validated(ImportQuery, request.query_params)
+        # The bundle's own checks (services/bundles) name each bad field.
+        run = services.import_run(request.data, new_id=query["new_id"], user=request.user)
+        return created(run)

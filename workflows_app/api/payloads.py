@@ -1,0 +1,254 @@
+"""The JSON the read endpoints answer, built from the models with a fixed number of queries.
+
+Each function documents its shape by naming the response serializer it matches
+(`workflows_app.api.serializers`). Lists load only the columns `Run.summary()` reads, so a page
+of runs never drags the input, result, graph or head columns out of the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+
+from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord, path_of
+
+# Exactly the columns Run.summary() reads (a deferred one would cost a query per row).
+SUMMARY_FIELDS = (
+    "run_id",
+    "workflow_id",
+    "status",
+    "engine",
+    "resource_id",
+    "parent_run_id",
+    "fork_step",
+    "seq",
+    "step_counts",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+)
+RECENT_RUNS = 10
+MAX_LINEAGE = 1000
+
+
+def iso(value: datetime | None) -> str | None:
+    """A datetime in the API's form (ISO 8601, UTC as `Z`)."""
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def summaries() -> QuerySet[Run]:
+    """Runs with only the summary columns loaded."""
+    return Run.objects.only(*SUMMARY_FIELDS)
+
+
+def get_run(run_id: str) -> Run:
+    """The run, or 404."""
+    run = Run.objects.filter(run_id=run_id).first()
+    if run is None:
+        raise Http404(f"No run {run_id!r}.")
+    return run
+
+
+# -- workflows ----------------------------------------------------------------------------------
+
+
+def run_counts(workflow_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """`RunCountsSerializer` per workflow id, from one grouped query."""
+    ids = list(workflow_ids)
+    counts: dict[str, dict[str, Any]] = {wid: {"total": 0, "by_status": {}} for wid in ids}
+    rows = (
+        Run.objects.filter(workflow_id__in=ids)
+        .values("workflow_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        entry = counts[row["workflow_id"]]
+        entry["by_status"][row["status"]] = row["n"]
+        entry["total"] += row["n"]
+    return counts
+
+
+def workflow_payload(workflow: Any, counts: dict[str, Any]) -> dict[str, Any]:
+    """`WorkflowSerializer` for a registered `engines.Workflow`."""
+    graph = workflow.graph()
+    return {
+        "id": workflow.id,
+        "description": workflow.description,
+        "definition_hash": workflow.definition_hash,
+        "input_schema": graph.get("input_schema"),
+        "output_schema": graph.get("output_schema"),
+        "state_schema": graph.get("state_schema"),
+        "step_count": len(workflow.steps),
+        "run_counts": counts,
+    }
+
+
+def workflow_detail(workflow: Any) -> dict[str, Any]:
+    """`WorkflowDetailSerializer`: the workflow, its graph and its latest runs."""
+    data = workflow_payload(workflow, run_counts([workflow.id])[workflow.id])
+    recent = summaries().filter(workflow_id=workflow.id).order_by("-created_at", "-run_id")
+    data["graph"] = workflow.graph()
+    data["recent_runs"] = [run.summary() for run in recent[:RECENT_RUNS]]
+    return data
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+def _attempt(record: StepRecord) -> dict[str, Any]:
+    return {
+        "attempt": record.attempt,
+        "status": record.status,
+        "payload": record.payload,
+        "output": record.output,
+        "error": record.error,
+        "error_type": record.error_type,
+        "traceback": record.traceback,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "duration": record.duration,
+        "extra": record.extra,
+        "seq": record.seq,
+    }
+
+
+def steps_of(run: Run) -> list[dict[str, Any]]:
+    """`StepSerializer` rows: each step path's latest attempt, with all its attempts, in the
+    order the engine recorded the steps (nested steps follow the workflow step holding them)."""
+    attempts: dict[str, list[dict[str, Any]]] = {}
+    records = StepRecord.objects.filter(run=run).order_by("position", "path", "attempt")
+    for record in records:
+        attempts.setdefault(record.path, []).append(_attempt(record))
+    return [
+        {**tries[-1], "key": key, "path": path_of(key), "attempts": tries}
+        for key, tries in attempts.items()
+    ]
+
+
+def task_payload(task: HumanTask) -> dict[str, Any]:
+    """`HumanTaskSerializer`."""
+    return {
+        "id": task.pk,
+        "run_id": task.run_id,
+        "key": task.path,
+        "path": path_of(task.path),
+        "label": task.label,
+        "for_each_index": task.for_each_index,
+        "status": task.status,
+        "suspend_payload": task.suspend_payload,
+        "resume_schema": task.resume_schema,
+        "created_at": iso(task.created_at),
+        "closed_at": iso(task.closed_at),
+        "resumed_by": task.resumed_by.get_username() if task.resumed_by else None,
+        "resume_data": task.resume_data,
+    }
+
+
+def links(run: Run) -> dict[str, Any]:
+    """`RunLinksSerializer`: the parent (null when none, or not stored here) and the forks."""
+    parent = None
+    if run.parent_run_id:
+        found = summaries().filter(run_id=run.parent_run_id).first()
+        parent = found.summary() if found is not None else None
+    forks = summaries().filter(parent_run_id=run.run_id).order_by("created_at", "run_id")
+    return {"parent": parent, "forks": [fork.summary() for fork in forks]}
+
+
+def run_detail(run: Run) -> dict[str, Any]:
+    """`RunDetailSerializer`: everything the run page shows."""
+    head = run.head or {}
+    tasks = run.human_tasks.select_related("resumed_by").order_by("created_at", "pk")
+    return {
+        **run.summary(),
+        "definition_hash": run.definition_hash,
+        "input": run.input,
+        "result": run.result,
+        "error": run.error,
+        "traceback": run.traceback,
+        "state": run.state,
+        "context": run.context,
+        "suspended": head.get("suspended") or [],
+        "resume_labels": head.get("resume_labels") or {},
+        "graph": run.graph,
+        "steps": steps_of(run),
+        "human_tasks": [task_payload(task) for task in tasks],
+        "lineage": links(run),
+    }
+
+
+def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
+    """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first."""
+    run_seq = Run.objects.filter(run_id=run_id).values_list("seq", flat=True).first()
+    if run_seq is None:
+        raise Http404(f"No run {run_id!r}.")
+    rows = list(Event.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")[: limit + 1])
+    events = [event.as_dict() for event in rows[:limit]]
+    return {
+        "run_id": run_id,
+        "after_seq": after_seq,
+        "last_seq": events[-1]["seq"] if events else after_seq,
+        "run_seq": run_seq,
+        "has_more": len(rows) > limit,
+        "events": events,
+    }
+
+
+def snapshot_list(run_id: str) -> dict[str, Any]:
+    """`SnapshotListSerializer`: the stored moments of a run."""
+    run_seq = Run.objects.filter(run_id=run_id).values_list("seq", flat=True).first()
+    if run_seq is None:
+        raise Http404(f"No run {run_id!r}.")
+    rows = Snapshot.objects.filter(run_id=run_id).order_by("seq").values_list("seq", "full")
+    return {
+        "run_id": run_id,
+        "seq": run_seq,
+        "snapshots": [{"seq": seq, "full": full} for seq, full in rows],
+    }
+
+
+def lineage(run: Run) -> dict[str, Any]:
+    """`LineageSerializer`: the run's ancestors, and the whole tree under the root, flat.
+
+    One query per generation; at most `MAX_LINEAGE` runs are returned.
+    """
+    chain: list[Run] = []
+    seen = {run.run_id}
+    current = run
+    while current.parent_run_id and len(chain) < MAX_LINEAGE:
+        parent = summaries().filter(run_id=current.parent_run_id).first()
+        if parent is None or parent.run_id in seen:
+            break  # an imported fork whose parent is not stored here starts its own tree
+        chain.append(parent)
+        seen.add(parent.run_id)
+        current = parent
+    root = chain[-1] if chain else run
+    tree = [root]
+    placed = {root.run_id}
+    generation = [root.run_id]
+    truncated = False
+    while generation and not truncated:
+        room = MAX_LINEAGE - len(tree)
+        children = list(
+            summaries()
+            .filter(parent_run_id__in=generation)
+            .exclude(run_id__in=placed)
+            .order_by("created_at", "run_id")[: room + 1]
+        )
+        truncated = len(children) > room
+        children = children[:room]
+        tree.extend(children)
+        placed.update(child.run_id for child in children)
+        generation = [child.run_id for child in children]
+    return {
+        "run_id": run.run_id,
+        "root_run_id": root.run_id,
+        "ancestors": [ancestor.run_id for ancestor in reversed(chain)],
+        "runs": [node.summary() for node in tree],
+        "truncated": truncated,
+    }

@@ -1,0 +1,176 @@
+"""What the API accepts: query strings and request bodies (bad values become 400 with field
+errors). What it answers is documented in `workflows_app.api.responses`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from workflows_app.models import RUN_STATUSES
+
+RUN_STATUS_VALUES = tuple(value for value, _ in RUN_STATUSES)
+MAX_PAGE_SIZE = 200
+MAX_EVENTS = 1000
+
+# The orderings the runs list accepts, each with the tie-breakers that make pages stable.
+RUN_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "-created_at": ("-created_at", "-run_id"),
+    "created_at": ("created_at", "run_id"),
+    "status": ("status", "-created_at", "-run_id"),
+    "-status": ("-status", "-created_at", "-run_id"),
+    "workflow_id": ("workflow_id", "-created_at", "-run_id"),
+    "-workflow_id": ("-workflow_id", "-created_at", "-run_id"),
+    # A run not finished yet finishes after every finished one: last ascending, first descending.
+    "finished_at": ("finished_at", "run_id"),
+    "-finished_at": ("-finished_at", "-run_id"),
+}
+
+
+class AnyJSON(serializers.JSONField):
+    """Any JSON value (object, array, string, number, boolean or null)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+
+class JSONObject(serializers.DictField):
+    """A JSON object with values of any type."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("child", serializers.JSONField())
+        super().__init__(**kwargs)
+
+
+# -- query strings ------------------------------------------------------------------------------
+
+
+class PageQuery(serializers.Serializer[Any]):
+    """`page` (from 1) and `page_size` (1 to 200)."""
+
+    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=50
+    )
+
+
+class RunListQuery(PageQuery):
+    """The filters, search and ordering of the runs list."""
+
+    workflow = serializers.CharField(
+        required=False, allow_blank=True, help_text="Exact workflow id."
+    )
+    status = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text=f"One status or several separated by commas: {', '.join(RUN_STATUS_VALUES)}.",
+    )
+    resource_id = serializers.CharField(required=False, allow_blank=True)
+    parent_run_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="Forks of this run."
+    )
+    created_after = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; runs created at or after this moment."
+    )
+    created_before = serializers.DateTimeField(
+        required=False, help_text="ISO 8601; runs created at or before this moment."
+    )
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="Run id prefix."
+    )
+    ordering = serializers.ChoiceField(
+        choices=list(RUN_ORDERINGS), required=False, default="-created_at"
+    )
+
+    def validate_status(self, value: str) -> list[str]:
+        wanted = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [s for s in wanted if s not in RUN_STATUS_VALUES]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown status {', '.join(unknown)}; use {', '.join(RUN_STATUS_VALUES)}."
+            )
+        return wanted  # empty: not filtered, like every other blank filter
+
+
+class InboxQuery(PageQuery):
+    """The inbox filter."""
+
+    workflow = serializers.CharField(
+        required=False, allow_blank=True, help_text="Exact workflow id."
+    )
+
+
+class EventsQuery(serializers.Serializer[Any]):
+    """Events after a seq, oldest first."""
+
+    after_seq = serializers.IntegerField(required=False, min_value=0, default=0)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_EVENTS, default=MAX_EVENTS
+    )
+
+
+class CompareQuery(serializers.Serializer[Any]):
+    """The two runs to compare."""
+
+    a = serializers.CharField(help_text="Run id of the left side.")
+    b = serializers.CharField(help_text="Run id of the right side.")
+
+
+class ImportQuery(serializers.Serializer[Any]):
+    """How to import a bundle."""
+
+    new_id = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Store the run under a fresh id (else an existing run id is refused, 409).",
+    )
+
+
+# -- request bodies -----------------------------------------------------------------------------
+
+
+class StartRunRequest(serializers.Serializer[Any]):
+    """Start a run of a registered workflow."""
+
+    workflow_id = serializers.CharField()
+    input = AnyJSON(help_text="The workflow input, validated against its input schema.")
+    initial_state = JSONObject(required=False, allow_null=True)
+    context = JSONObject(required=False, allow_null=True, help_text="Runtime context.")
+    resource_id = serializers.CharField(required=False, allow_null=True, max_length=200)
+
+
+class ResumeRequest(serializers.Serializer[Any]):
+    """Resume a suspended (or paused) run."""
+
+    data = AnyJSON(help_text="Resume data, validated against the step's resume schema.")
+    step = serializers.CharField(
+        required=False, allow_null=True, help_text="Dotted path of the suspended step."
+    )
+    label = serializers.CharField(required=False, allow_null=True, help_text="A resume label.")
+    for_each_index = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+
+class InboxResumeRequest(serializers.Serializer[Any]):
+    """Answer a human task."""
+
+    data = AnyJSON(help_text="Resume data, validated against the task's resume schema.")
+
+
+class TimeTravelRequest(serializers.Serializer[Any]):
+    """Re-execute a run from one of its steps, as a new linked run."""
+
+    step = serializers.CharField(help_text="Dotted path of the step to re-execute from.")
+    input = AnyJSON(help_text="A new input for that step (default: the recorded one).")
+    outputs = JSONObject(
+        required=False,
+        allow_null=True,
+        help_text="Edited recorded outputs of earlier steps: {dotted path: output}.",
+    )
+    reuse = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text="Dotted paths of downstream steps whose recorded output is reused.",
+    )

@@ -1,0 +1,123 @@
+"""The executor seam: where prepared executions run.
+
+`InlineExecutor` runs an execution inside the call that submits it; `ThreadExecutor` runs it on
+a background event loop of this process. Worker processes (evented and durable engines) plug in
+here as another `Executor`; views and consumers only ever see `services`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from typing import Any, Protocol
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import connections
+
+from engines import Engine, RunConflictError, Workflow
+from engines.core.engine import Execution
+
+log = logging.getLogger("workflows_app.executors")
+
+
+# -- executors --------------------------------------------------------------------------
+
+
+class Executor(Protocol):
+    """Where prepared executions run. Views and consumers never know which one is configured."""
+
+    def submit(self, workflow: Workflow, execution: Execution) -> None:
+        """Run `execution` to its next stop (now, or soon on another thread or process)."""
+        ...
+
+    def wait(self, run_id: str, timeout: float | None = None) -> bool:
+        """Block until nothing of the run executes here; False when `timeout` ran out first."""
+        ...
+
+    def in_flight(self, run_id: str) -> bool:
+        """True from `submit` until the execution has stopped."""
+        ...
+
+
+def _log_failure(run_id: str, exc: BaseException) -> None:
+    # A step failing is a recorded result, not an exception: these are storage problems.
+    if isinstance(exc, RunConflictError):
+        log.warning("run %s was changed by another caller before it ran: %s", run_id, exc)
+    else:
+        log.error("run %s could not be executed", run_id, exc_info=exc)
+
+
+class InlineExecutor:
+    """Runs each execution to its next stop inside `submit` (scripts, commands, tests)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def submit(self, workflow: Workflow, execution: Execution) -> None:
+        try:
+            async_to_sync(self.engine.execute)(workflow, execution)
+        except Exception as exc:
+            _log_failure(execution.snapshot.run_id, exc)
+
+    def wait(self, run_id: str, timeout: float | None = None) -> bool:
+        return True
+
+    def in_flight(self, run_id: str) -> bool:
+        return False
+
+
+class ThreadExecutor:
+    """Runs executions on one event loop in a daemon thread of this process, started on first
+    use; a run keeps going whether or not anyone watches it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._futures: dict[str, set[concurrent.futures.Future[Any]]] = {}
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="stepback-runs", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def submit(self, workflow: Workflow, execution: Execution) -> None:
+        run_id = execution.snapshot.run_id
+        future = asyncio.run_coroutine_threadsafe(
+            self._execute(workflow, execution), self._running_loop()
+        )
+        with self._lock:
+            self._futures.setdefault(run_id, set()).add(future)
+        future.add_done_callback(lambda done: self._finished(run_id, done))
+
+    async def _execute(self, workflow: Workflow, execution: Execution) -> None:
+        try:
+            await self.engine.execute(workflow, execution)
+        finally:
+            # The storage's database work ran on asgiref's shared thread, which lives as long
+            # as the process: hand its connections back rather than keep them open forever.
+            await sync_to_async(connections.close_all)()
+
+    def _finished(self, run_id: str, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            running = self._futures.get(run_id, set())
+            running.discard(future)
+            if not running:
+                self._futures.pop(run_id, None)
+        if not future.cancelled() and future.exception() is not None:
+            _log_failure(run_id, future.exception())  # type: ignore[arg-type]
+
+    def wait(self, run_id: str, timeout: float | None = None) -> bool:
+        with self._lock:
+            futures = list(self._futures.get(run_id, ()))
+        _, pending = concurrent.futures.wait(futures, timeout)
+        return not pending
+
+    def in_flight(self, run_id: str) -> bool:
+        with self._lock:
+            return bool(self._futures.get(run_id))

@@ -1,0 +1,259 @@
+"""Running a `WritePlan`: the few bulk statements of one save, inside the caller's transaction.
+
+Raw SQL, portable between SQLite and PostgreSQL (both have `INSERT ... ON CONFLICT`), because
+this runs at every step boundary of every run and the ORM's per-call overhead costs more than
+the writes. The statements go straight to the driver's cursor, unless Django is recording
+queries (`DEBUG`, `CaptureQueriesContext`), in which case they go through Django's cursor so
+they show up. Human tasks change rarely and use the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import JSONField, Model
+
+from engines.core.errors import RunConflictError
+from engines.storage.base import check_append
+from workflows_app.models import (
+    Event,
+    HumanTask,
+    Run,
+    Snapshot,
+    StepRecord,
+    WorkflowGraph,
+    to_datetime,
+)
+from workflows_app.snapshots import TaskOpen
+from workflows_app.storage.plan import WritePlan
+
+STEP_COLUMNS = (
+    "path", "attempt", "status", "payload", "output", "error", "error_type", "traceback",
+    "started_at", "ended_at", "extra", "seq", "position",
+)  # fmt: skip
+EVENT_COLUMNS = ("seq", "type", "path", "ts", "payload")
+_TIMES = frozenset({"created_at", "updated_at", "started_at", "finished_at"})
+
+
+class Statements:
+    """The SQL of a save for one database connection (Django's `%s` placeholders, turned
+    into `?` for a raw sqlite3 cursor)."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.vendor = connection.vendor
+        self.adapt_time = connection.ops.adapt_datetimefield_value
+        self.quote = connection.ops.quote_name
+        # PostgreSQL stores JSON as jsonb: the encoded text is cast; SQLite keeps the text.
+        self.as_json = "%s::jsonb" if self.vendor == "postgresql" else "%s"
+        mode = getattr(connection, "transaction_mode", None)  # SQLite: IMMEDIATE in settings
+        self.begin = f"BEGIN {mode}" if mode else "BEGIN"
+        quote = self.quote
+        fk, seq = quote("run_id"), quote("seq")
+        self.run_table, self.run_pk = self.table(Run), quote(Run._meta.pk.column)  # type: ignore[union-attr]
+        self._updates: dict[tuple[str, ...], str] = {}
+
+        columns, marks = self.spec(Run, (Run._meta.pk.name, *self.run_columns))  # type: ignore[union-attr]
+        self.insert_run = f"INSERT INTO {self.run_table} ({columns}) VALUES ({marks})"
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        self.select_run = f"SELECT {seq} FROM {self.run_table} WHERE {self.run_pk} = %s{lock}"
+
+        columns, marks = self.spec(WorkflowGraph, ("key", "workflow_id", "graph"))
+        self.insert_graph = (
+            f"INSERT INTO {self.table(WorkflowGraph)} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT ({quote('key')}) DO NOTHING"
+        )
+        columns, marks = self.spec(Event, EVENT_COLUMNS)
+        self.insert_event = (
+            f"INSERT INTO {self.table(Event)} ({fk}, {columns}) VALUES (%s, {marks})"
+        )
+
+        steps = self.table(StepRecord)
+        columns, marks = self.spec(StepRecord, STEP_COLUMNS)
+        updates = ", ".join(
+            f"{quote(c)} = excluded.{quote(c)}"
+            for c in STEP_COLUMNS
+            if c not in ("path", "attempt")
+        )
+        self.upsert_step = (
+            f"INSERT INTO {steps} ({fk}, {columns}) VALUES (%s, {marks}) "
+            f"ON CONFLICT ({fk}, {quote('path')}, {quote('attempt')}) DO UPDATE SET {updates}"
+        )
+        self.select_steps = (
+            f"SELECT {quote('path')}, {quote('attempt')} FROM {steps} WHERE {fk} = %s"
+        )
+        self.delete_step = f"DELETE FROM {steps} WHERE {fk} = %s AND {quote('path')} = %s"
+        full, data = quote("full"), quote("data")
+        self.upsert_snapshot = (
+            f"INSERT INTO {self.table(Snapshot)} ({fk}, {seq}, {full}, {data}) "
+            f"VALUES (%s, %s, %s, {self.as_json}) ON CONFLICT ({fk}, {seq}) DO UPDATE SET "
+            f"{full} = excluded.{full}, {data} = excluded.{data}"
+        )
+
+    run_columns = (
+        "workflow_id", "definition_hash", "engine", "status", "input", "result", "error",
+        "traceback", "state", "context", "resource_id", "parent_run_id", "fork_step", "seq",
+        "step_counts", "stored_graph_id", "head", "created_at", "updated_at", "started_at",
+        "finished_at",
+    )  # fmt: skip
+
+    def table(self, model: type[Model]) -> str:
+        return self.quote(model._meta.db_table)
+
+    def _marks(self, model: type[Model], names: tuple[str, ...]) -> list[tuple[str, str]]:
+        fields = [model._meta.get_field(name) for name in names]
+        return [
+            (self.quote(f.column), self.as_json if isinstance(f, JSONField) else "%s")  # type: ignore[union-attr]
+            for f in fields
+        ]
+
+    def spec(self, model: type[Model], names: tuple[str, ...]) -> tuple[str, str]:
+        """The quoted columns of `names` and their placeholders, comma-joined."""
+        pairs = self._marks(model, names)
+        return ", ".join(c for c, _ in pairs), ", ".join(m for _, m in pairs)
+
+    def update_run(self, names: tuple[str, ...], compare_seq: bool) -> str:
+        """`UPDATE run SET <names> WHERE pk = %s [AND seq = %s]`, built once per column set."""
+        key = (*names, "?" if compare_seq else "")
+        sql = self._updates.get(key)
+        if sql is None:
+            sets = ", ".join(f"{c} = {m}" for c, m in self._marks(Run, names))
+            sql = f"UPDATE {self.run_table} SET {sets} WHERE {self.run_pk} = %s"
+            if compare_seq:
+                # The compare-and-set of a delta save: only the seq it continues matches.
+                sql += f" AND {self.quote('seq')} = %s"
+            self._updates[key] = sql
+        return sql
+
+    def run_values(self, plan: WritePlan, names: tuple[str, ...]) -> list[Any]:
+        values = plan.run
+        adapt = self.adapt_time
+        return [adapt(to_datetime(values[n])) if n in _TIMES else values[n] for n in names]
+
+    def write(self, cursor: Any, plan: WritePlan, *, raw: bool) -> None:
+        """Execute `plan` (the caller holds the transaction); `RunConflictError` when the
+        stored seq is not the one the plan continues. `raw`: `cursor` is the driver's own."""
+        run_id = plan.run_id
+        execute, executemany = self._executors(cursor, raw)
+        if plan.graph is not None:
+            key, text = plan.graph
+            execute(self.insert_graph, [key, plan.run["workflow_id"], text])
+        if plan.delta:
+            names = plan.run_update
+            values = self.run_values(plan, names)
+            execute(self.update_run(names, True), [*values, run_id, plan.expected_seq])
+            if cursor.rowcount != 1:
+                self._refuse(execute, cursor, plan)
+        else:
+            self._write_run(execute, cursor, plan)
+        if plan.event_rows:
+            executemany(self.insert_event, plan.event_rows)
+        removed = plan.removed if plan.delta else self._resolve_full(execute, cursor, plan)
+        if removed:
+            executemany(self.delete_step, [(run_id, key) for key in removed])
+        if plan.steps:
+            executemany(self.upsert_step, [(run_id, *row) for row in plan.steps])
+        execute(self.upsert_snapshot, [run_id, plan.seq, plan.snapshot_full, plan.snapshot_data])
+
+    def _executors(self, cursor: Any, raw: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        if not (raw and self.vendor == "sqlite"):
+            return cursor.execute, cursor.executemany
+
+        def execute(sql: str, params: Any) -> Any:
+            return cursor.execute(_qmarks(sql), params)
+
+        def executemany(sql: str, params: Any) -> Any:
+            return cursor.executemany(_qmarks(sql), params)
+
+        return execute, executemany
+
+    def _refuse(self, execute: Callable[..., Any], cursor: Any, plan: WritePlan) -> None:
+        execute(self.select_run, [plan.run_id])
+        row = cursor.fetchone()
+        check_append(plan.run_id, row[0] if row else 0, plan.seq, plan.events)
+        raise RunConflictError(f"Run {plan.run_id!r} was changed by another caller")
+
+    def _write_run(self, execute: Callable[..., Any], cursor: Any, plan: WritePlan) -> None:
+        """Insert or update the run row after checking its stored seq (full saves)."""
+        execute(self.select_run, [plan.run_id])
+        row = cursor.fetchone()
+        check_append(plan.run_id, row[0] if row else 0, plan.seq, plan.events)
+        values = self.run_values(plan, self.run_columns)
+        if row is None:
+            execute(self.insert_run, [plan.run_id, *values])
+        else:
+            execute(self.update_run(self.run_columns, False), [*values, plan.run_id])
+
+    def _resolve_full(self, execute: Callable[..., Any], cursor: Any, plan: WritePlan) -> list[str]:
+        """For a full write: the stored paths the snapshot no longer has (to delete), and the
+        attempt of each running record (its path's latest stored attempt)."""
+        execute(self.select_steps, [plan.run_id])
+        latest: dict[str, int] = {}
+        for path, attempt in cursor.fetchall():
+            latest[path] = max(attempt, latest.get(path, 0))
+        kept = set()
+        for row in plan.steps:
+            path = row[0]
+            kept.add(path)
+            if row[1] == 0:
+                row[1] = latest.get(path, 1)
+                plan.cache.attempts[path] = row[1]
+        return [path for path in latest if path not in kept]
+
+
+_converted: dict[str, str] = {}
+
+
+def _qmarks(sql: str) -> str:
+    """Django's `%s` placeholders as sqlite3's `?` (converted once per statement)."""
+    out = _converted.get(sql)
+    if out is None:
+        out = _converted[sql] = sql.replace("%s", "?")
+    return out
+
+
+def apply_task_changes(using: str, plan: WritePlan) -> None:
+    """Open and close the run's human tasks as the plan's events say (in event order)."""
+    tasks = HumanTask.objects.using(using)
+    open_tasks = {
+        (t.path, t.for_each_index): t
+        for t in tasks.filter(run_id=plan.run_id, status=HumanTask.OPEN)
+    }
+    created: list[HumanTask] = []
+    closed: list[HumanTask] = []
+    for change in plan.tasks.changes:
+        key = (change.path, change.for_each_index)
+        if isinstance(change, TaskOpen):
+            if key not in open_tasks:
+                task = HumanTask(
+                    run_id=plan.run_id,
+                    path=change.path,
+                    for_each_index=change.for_each_index,
+                    label=change.label,
+                    suspend_payload=change.suspend_payload,
+                    resume_schema=change.resume_schema,
+                    status=HumanTask.OPEN,
+                    created_at=to_datetime(change.ts),
+                )
+                open_tasks[key] = task
+                created.append(task)
+            continue
+        task = open_tasks.pop(key, None)
+        if task is not None:
+            task.status = HumanTask.RESUMED
+            task.closed_at = to_datetime(change.ts)
+            if task.resume_data is None:  # the services layer may have recorded it already
+                task.resume_data = change.data
+            if task.pk is not None:
+                closed.append(task)
+    if plan.tasks.ended_at is not None:
+        for task in open_tasks.values():
+            task.status = HumanTask.CANCELED
+            task.closed_at = to_datetime(plan.tasks.ended_at)
+            if task.pk is not None:
+                closed.append(task)
+    if created:
+        tasks.bulk_create(created)
+    if closed:
+        tasks.bulk_update(closed, ["status", "closed_at", "resume_data"])
