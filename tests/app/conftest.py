@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
+
+from tests.storages import close_sync_thread_connections
 
 PASSWORD = "correct horse battery staple"
 
@@ -15,6 +18,14 @@ PASSWORD = "correct horse battery staple"
 def fast_password_hashing(settings: Any) -> None:
     """The production hasher costs ~1 s per user on purpose; tests need none of that."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def release_sync_thread_connections(django_db_setup: None) -> Iterator[None]:
+    """Runs write from asgiref's thread for sync code; its connections must be closed before
+    the test database is dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    close_sync_thread_connections()
 
 
 def _user(username: str, *codenames: str, superuser: bool = False) -> User:

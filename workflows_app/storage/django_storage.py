@@ -105,8 +105,9 @@ class DjangoStorage:
         statements = self._statements
         if statements is None or statements.vendor != connection.vendor:
             statements = self._statements = Statements(connection)
+        outer = connection.in_atomic_block
         try:
-            if plan.tasks or connection.in_atomic_block or connection.queries_logged:
+            if plan.tasks or outer or connection.queries_logged:
                 self._write_in_atomic(connection, statements, plan)
             else:
                 self._write_raw(connection, statements, plan)
@@ -116,7 +117,11 @@ class DjangoStorage:
         except DatabaseError:
             connection.close_if_unusable_or_obsolete()
             raise
-        self._publish(plan)
+        if outer:
+            # Inside the caller's transaction: watchers hear of it once it commits, if it does.
+            transaction.on_commit(lambda: self._publish(plan), using=self.using)
+        else:
+            self._publish(plan)
 
     def _write_in_atomic(
         self, connection: BaseDatabaseWrapper, statements: Statements, plan: WritePlan
