@@ -135,6 +135,8 @@ class Broadcaster:
         self._drain_token: object | None = None
         self._thread: _LoopThread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # (the CHANNEL_LAYERS setting it was read from, whether that layer is process-local)
+        self._local_layer: tuple[object, bool] | None = None
 
     # -- registration --------------------------------------------------------------------------
 
@@ -156,6 +158,8 @@ class Broadcaster:
     def publish(self, run_id: str, events: list[dict[str, Any]], summary: dict[str, Any]) -> None:
         """Queue one write's events and run summary for the watchers. Never blocks or raises."""
         try:
+            if not self._deliverable():
+                return  # nobody in reach: skip the copying (watchers read the database)
             items = build_messages(run_id, events, summary)
             with self._lock:
                 self._outbox.extend(items)
@@ -256,12 +260,26 @@ class Broadcaster:
             self._thread = _LoopThread()
         return self._thread.loop
 
+    def _deliverable(self) -> bool:
+        """False when messages could only be dropped: no server loop here and a layer that
+        reaches no other process."""
+        server = self._server_loop
+        if server is not None and not server.is_closed():
+            return True
+        return not self._process_local_layer()
+
     def _process_local_layer(self) -> bool:
+        layers = settings.CHANNEL_LAYERS
+        known = self._local_layer
+        if known is not None and known[0] is layers:
+            return known[1]  # settings replace the dict when they change, so identity suffices
         try:
-            backend = import_string(settings.CHANNEL_LAYERS[self._alias]["BACKEND"])
+            backend = import_string(layers[self._alias]["BACKEND"])
+            local = isinstance(backend, type) and issubclass(backend, InMemoryChannelLayer)
         except Exception:
-            return True  # no usable layer: nothing to deliver to
-        return isinstance(backend, type) and issubclass(backend, InMemoryChannelLayer)
+            local = True  # no usable layer: nothing to deliver to
+        self._local_layer = (layers, local)
+        return local
 
     def _drop_all(self) -> None:
         dropped = len(self._outbox)
@@ -331,6 +349,12 @@ def publish(run_id: str, events: list[dict[str, Any]], summary: dict[str, Any]) 
     never blocks, never raises, keeps this process's publish order.
     """
     _default.publish(run_id, events, summary)
+
+
+def wanted() -> bool:
+    """False when a publish could only be dropped here (no server loop, a process-local layer),
+    so a publisher can skip building its messages."""
+    return _default._deliverable()
 
 
 def attach_loop(loop: asyncio.AbstractEventLoop | None = None) -> None:

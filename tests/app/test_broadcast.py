@@ -353,3 +353,30 @@ def test_every_run_id_gets_a_valid_group_name(memory_layer: Any, run_id: str) ->
 def test_run_ids_that_are_not_group_names_get_distinct_groups() -> None:
     assert run_group("a b") != run_group("a:b")
     assert run_group("a b") != run_group("ab")
+
+
+# -- skipping messages nobody can receive ---------------------------------------------------
+
+
+def test_nothing_is_wanted_without_a_server_loop_on_the_in_memory_layer() -> None:
+    assert Broadcaster()._deliverable() is False
+
+
+def test_a_server_loop_makes_messages_wanted() -> None:
+    caster = Broadcaster()
+    loop = asyncio.new_event_loop()
+    try:
+        caster.attach_loop(loop)
+        assert caster._deliverable() is True
+    finally:
+        loop.close()
+
+
+def test_a_cross_process_layer_is_wanted_even_without_a_server_loop(settings: Any) -> None:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"]},
+        }
+    }
+    assert Broadcaster()._deliverable() is True

@@ -176,6 +176,7 @@ def test_each_write_is_broadcast_with_its_events_and_the_run_summary(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     published: list[tuple[str, list[dict[str, Any]], dict[str, Any]]] = []
+    monkeypatch.setattr(broadcast, "wanted", lambda: True)
     monkeypatch.setattr(broadcast, "publish", lambda *args: published.append(args))
 
     stored = run(Workflow("live").then(Step("a", ok)).commit(), "b1")
@@ -191,6 +192,7 @@ def test_a_failing_broadcast_does_not_fail_the_run(monkeypatch: pytest.MonkeyPat
     def broken(*args: Any) -> None:
         raise RuntimeError("channel layer down")
 
+    monkeypatch.setattr(broadcast, "wanted", lambda: True)
     monkeypatch.setattr(broadcast, "publish", broken)
 
     stored = run(Workflow("quiet").then(Step("a", ok)).commit(), "b2")

@@ -168,6 +168,8 @@ class DjangoStorage:
         try:
             from workflows_app import broadcast
 
+            if not broadcast.wanted():
+                return
             values = {name: plan.run.get(name) for name in SUMMARY_FIELDS}
             values["run_id"] = plan.run_id
             values["step_counts"] = json.loads(plan.run["step_counts"])
