@@ -57,6 +57,11 @@ def run_states() -> list[tuple[str, str, int]]:
     return list(Run.objects.order_by("run_id").values_list("run_id", "status", "seq"))
 
 
+def recorded() -> dict[str, Any]:
+    """Every row count and each run's status and seq: what a refused call must leave alone."""
+    return {**row_counts(), "runs": run_states()}
+
+
 def post_json(client: Client, url: str, body: Any = None) -> Any:
     """POST `body` as JSON."""
     return client.post(url, json.dumps(body if body is not None else {}), "application/json")

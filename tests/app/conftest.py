@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from tests.storages import close_sync_thread_connections
 
 PASSWORD = "correct horse battery staple"
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(autouse=True)
@@ -71,3 +75,31 @@ def client_for(user: User | None, *, csrf: bool = False) -> Client:
     if user is not None:
         client.force_login(user)
     return client
+
+
+@pytest.fixture
+def inline_runs(settings: Any) -> None:
+    """Runs execute inside the call that starts them, to their next stop (deterministic)."""
+    settings.STEPBACK_EXECUTOR = "inline"
+
+
+@pytest.fixture
+def test_workflows(settings: Any, inline_runs: None) -> None:
+    """The small workflows of `tests.app.workflows_fixture`, executed inline."""
+    settings.STEPBACK_WORKFLOWS = ["tests.app.workflows_fixture"]
+
+
+def use_redis_layer(settings: Any) -> None:
+    """Point the channel layer at Redis, under a prefix of its own. Redis runs on every machine
+    this suite runs on, so an unreachable one fails the test (it never skips)."""
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as client:
+            client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); the live tests need it")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"stepback-test-{uuid.uuid4().hex}"},
+        }
+    }

@@ -12,11 +12,7 @@ from tests.app.api_support import post_json, row_counts, run_states
 from tests.app.conftest import client_for
 from workflows_app.models import Run
 
-
-@pytest.fixture(autouse=True)
-def inline_runs(settings: Any) -> None:
-    settings.STEPBACK_WORKFLOWS = ["tests.app.workflows_fixture"]
-    settings.STEPBACK_EXECUTOR = "inline"
+pytestmark = pytest.mark.usefixtures("test_workflows")
 
 
 @pytest.fixture

@@ -13,11 +13,7 @@ from tests.app.conftest import client_for
 from workflows_app import services
 from workflows_app.models import HumanTask
 
-
-@pytest.fixture(autouse=True)
-def inline_runs(settings: Any) -> None:
-    settings.STEPBACK_WORKFLOWS = ["tests.app.workflows_fixture"]
-    settings.STEPBACK_EXECUTOR = "inline"
+pytestmark = pytest.mark.usefixtures("test_workflows")
 
 
 @pytest.fixture

@@ -11,11 +11,7 @@ from django.test import Client
 from tests.app.api_support import documented_fields, post_json, row_counts, run_states
 from tests.app.conftest import client_for
 
-
-@pytest.fixture(autouse=True)
-def inline_runs(settings: Any) -> None:
-    settings.STEPBACK_WORKFLOWS = ["tests.app.workflows_fixture"]
-    settings.STEPBACK_EXECUTOR = "inline"
+pytestmark = pytest.mark.usefixtures("test_workflows")
 
 
 @pytest.fixture

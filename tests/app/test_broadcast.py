@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 
+from tests.app.conftest import use_redis_layer
 from workflows_app import broadcast
 from workflows_app.broadcast import (
     MAX_EVENTS_BYTES,
@@ -21,8 +19,6 @@ from workflows_app.broadcast import (
     Broadcaster,
     run_group,
 )
-
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 def event(run_id: str, seq: int, **payload: Any) -> dict[str, Any]:
@@ -108,17 +104,7 @@ def memory_layer(settings: Any) -> Any:
 @pytest.fixture
 def redis_layer(settings: Any) -> Any:
     """The Redis channel layer, with a prefix of its own. Redis must be running."""
-    try:
-        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as client:
-            client.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); the live tests need it")
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"stepback-test-{uuid.uuid4().hex}"},
-        }
-    }
+    use_redis_layer(settings)
     return get_channel_layer()
 
 
@@ -358,7 +344,8 @@ def test_run_ids_that_are_not_group_names_get_distinct_groups() -> None:
 # -- skipping messages nobody can receive ---------------------------------------------------
 
 
-def test_nothing_is_wanted_without_a_server_loop_on_the_in_memory_layer() -> None:
+def test_nothing_is_wanted_without_a_server_loop_on_the_in_memory_layer(settings: Any) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     assert Broadcaster()._deliverable() is False
 
 

@@ -4,14 +4,12 @@ on the in-memory and the Redis channel layer alike."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import redis
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
@@ -19,6 +17,7 @@ from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
+from tests.app.conftest import use_redis_layer
 from workflows_app import broadcast
 from workflows_app.asgi import application
 from workflows_app.broadcast import MAX_EVENTS_BYTES
@@ -26,7 +25,6 @@ from workflows_app.models import Event, Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 ORIGIN = (b"origin", b"http://testserver")
 TIMEOUT = 5
 
@@ -37,17 +35,7 @@ def layer(request: pytest.FixtureRequest, settings: Any) -> Iterator[str]:
     if request.param == "memory":
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     else:
-        try:
-            with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as client:
-                client.ping()
-        except redis.RedisError as exc:
-            pytest.fail(f"Redis at {REDIS_URL} is unreachable ({exc}); the live tests need it")
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"stepback-test-{uuid.uuid4().hex}"},
-            }
-        }
+        use_redis_layer(settings)
     yield request.param
     # Whatever this test published went out before the next test changes the layer.
     assert broadcast.flush(TIMEOUT)

@@ -20,6 +20,8 @@ from tests.app.conftest import PASSWORD, client_for
 from workflows_app import services
 from workflows_app.models import HumanTask
 
+pytestmark = pytest.mark.usefixtures("test_workflows")
+
 PUBLIC, VIEW, OPERATE = "public", "view", "operate"
 
 ACCESS: dict[str, dict[str, str]] = {
@@ -88,12 +90,6 @@ def routes(patterns: Any = None, namespace: str = "") -> dict[str, URLPattern]:
 def test_every_route_has_an_access_level() -> None:
     discovered = {name: _methods(pattern.callback) for name, pattern in routes().items()}
     assert discovered == {name: set(methods) for name, methods in ACCESS.items()}
-
-
-@pytest.fixture(autouse=True)
-def inline_runs(settings: Any) -> None:
-    settings.STEPBACK_WORKFLOWS = ["tests.app.workflows_fixture"]
-    settings.STEPBACK_EXECUTOR = "inline"
 
 
 @pytest.fixture

@@ -14,15 +14,10 @@ from workflows_app import services
 from workflows_app.bundles import BundleError
 from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_runs")]
 
 LARGE_EXPENSE = {"employee": "Bob", "amount": 450, "description": "flight"}
 ANSWER = {"approved": True, "comment": "fine", "approver": "Mia"}
-
-
-@pytest.fixture(autouse=True)
-def inline(settings: Any) -> None:
-    settings.STEPBACK_EXECUTOR = "inline"
 
 
 @pytest.fixture

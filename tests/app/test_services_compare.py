@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from engines import RunNotFoundError, ValidationError
@@ -11,17 +9,14 @@ from workflows_app import services
 from workflows_app.compare import graph_paths, json_diff, ordered_keys
 from workflows_app.examples import order_fulfilment
 
+pytestmark = pytest.mark.usefixtures("inline_runs")
+
 PAYMENT = {"order_id": "A-1", "amount": 25.0, "card": "4242"}
 ORDER = {
     "order_id": "A-1",
     "customer": "Grace",
     "lines": [{"sku": "book", "quantity": 2, "unit_price": 12.5}],
 }
-
-
-@pytest.fixture(autouse=True)
-def inline(settings: Any) -> None:
-    settings.STEPBACK_EXECUTOR = "inline"
 
 
 # -- the JSON diff ------------------------------------------------------------------------------

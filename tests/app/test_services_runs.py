@@ -6,36 +6,21 @@ away. A refused call must leave every table as it was.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.contrib.auth.models import User
 
 from engines import InvalidRunStateError, RunNotFoundError, ValidationError, Workflow
 from engines.core.engine import Execution
+from tests.app.api_support import recorded
 from workflows_app import services
-from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
+from workflows_app.models import HumanTask, Run
 from workflows_app.registry import UnknownWorkflowError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_runs")]
 
 PAYMENT = {"order_id": "A-1", "amount": 25.0, "card": "4242"}
 LARGE_EXPENSE = {"employee": "Bob", "amount": 450, "description": "flight"}
 ANSWER = {"approved": True, "comment": "fine", "approver": "Mia"}
-
-
-@pytest.fixture(autouse=True)
-def inline(settings: Any) -> None:
-    settings.STEPBACK_EXECUTOR = "inline"
-
-
-def rows() -> dict[str, Any]:
-    """Every table's row count, and each run's status and seq."""
-    counts: dict[str, Any] = {
-        m.__name__: m.objects.count() for m in (Run, Event, Snapshot, StepRecord, HumanTask)
-    }
-    counts["runs"] = list(Run.objects.order_by("run_id").values_list("run_id", "status", "seq"))
-    return counts
 
 
 class HeldExecutor:
@@ -95,31 +80,31 @@ def test_the_started_run_exists_as_pending_before_any_step_runs(held: HeldExecut
 
 
 def test_start_run_refuses_bad_input_with_field_paths_and_writes_nothing() -> None:
-    before = rows()
+    before = recorded()
 
     with pytest.raises(ValidationError) as refused:
         services.start_run("payment", {"amount": -1})
 
     assert {e["path"] for e in refused.value.errors} == {"order_id", "amount", "card"}
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_start_run_refuses_an_unknown_workflow_and_writes_nothing() -> None:
-    before = rows()
+    before = recorded()
 
     with pytest.raises(UnknownWorkflowError, match="nope"):
         services.start_run("nope", {})
 
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_start_run_refuses_a_context_that_is_not_an_object() -> None:
-    before = rows()
+    before = recorded()
 
     with pytest.raises(Exception, match="context must be a dict"):
         services.start_run("payment", PAYMENT, context=["x"])  # type: ignore[arg-type]
 
-    assert rows() == before
+    assert recorded() == before
 
 
 # -- resume -------------------------------------------------------------------------------------
@@ -151,24 +136,24 @@ def test_resume_run_by_step_path_works_like_by_label() -> None:
 
 def test_resume_run_refuses_invalid_data_and_writes_nothing() -> None:
     run = suspended_expense()
-    before = rows()
+    before = recorded()
 
     with pytest.raises(ValidationError) as refused:
         services.resume_run(run.run_id, {"approved": "perhaps"})
 
     assert {e["path"] for e in refused.value.errors} == {"approved", "approver"}
-    assert rows() == before
+    assert recorded() == before
     assert HumanTask.objects.get(run=run).resumed_by is None
 
 
 def test_resume_run_refuses_a_run_that_is_not_suspended() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(InvalidRunStateError, match="not suspended"):
         services.resume_run(run.run_id, {})
 
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_resume_run_refuses_an_unknown_run() -> None:
@@ -178,12 +163,12 @@ def test_resume_run_refuses_an_unknown_run() -> None:
 
 def test_resume_run_refuses_a_run_still_in_flight(held: HeldExecutor) -> None:
     run = services.start_run("expense-approval", LARGE_EXPENSE)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(InvalidRunStateError, match="executing"):
         services.resume_run(run.run_id, ANSWER)
 
-    assert rows() == before
+    assert recorded() == before
 
 
 # -- cancel -------------------------------------------------------------------------------------
@@ -201,12 +186,12 @@ def test_cancel_run_cancels_a_suspended_run_and_its_open_task() -> None:
 
 def test_cancel_run_refuses_a_run_that_already_ended() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(InvalidRunStateError, match="already ended"):
         services.cancel_run(run.run_id)
 
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_cancel_run_refuses_an_unknown_run() -> None:
@@ -231,22 +216,22 @@ def test_restart_run_runs_an_interrupted_run_to_its_end(monkeypatch: pytest.Monk
 
 def test_restart_run_refuses_a_finished_run() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(InvalidRunStateError, match="not active"):
         services.restart_run(run.run_id)
 
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_restart_run_refuses_a_run_in_flight(held: HeldExecutor) -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(InvalidRunStateError, match="executing"):
         services.restart_run(run.run_id)
 
-    assert rows() == before
+    assert recorded() == before
 
 
 # -- wait ---------------------------------------------------------------------------------------

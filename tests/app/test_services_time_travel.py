@@ -12,10 +12,10 @@ import pytest
 
 from engines import InvalidRunStateError, RunNotFoundError, StepNotFoundError, ValidationError
 from engines.core.engine import Execution
+from tests.app.api_support import recorded
 from workflows_app import services
-from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_runs")]
 
 PAYMENT = {"order_id": "A-1", "amount": 25.0, "card": "4242"}
 SMALL_EXPENSE = {"employee": "Ann", "amount": 40}
@@ -24,19 +24,6 @@ ORDER = {
     "customer": "Grace",
     "lines": [{"sku": "book", "quantity": 2, "unit_price": 12.5}],
 }
-
-
-@pytest.fixture(autouse=True)
-def inline(settings: Any) -> None:
-    settings.STEPBACK_EXECUTOR = "inline"
-
-
-def rows() -> dict[str, Any]:
-    counts: dict[str, Any] = {
-        m.__name__: m.objects.count() for m in (Run, Event, Snapshot, StepRecord, HumanTask)
-    }
-    counts["runs"] = list(Run.objects.order_by("run_id").values_list("run_id", "status", "seq"))
-    return counts
 
 
 def actions(plan: dict[str, Any]) -> dict[str, str]:
@@ -48,7 +35,7 @@ def actions(plan: dict[str, Any]) -> dict[str, str]:
 
 def test_a_linear_plan_reuses_earlier_steps_and_reruns_the_target_onwards() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     plan = services.preview_time_travel(run.run_id, "capture")
 
@@ -60,7 +47,7 @@ def test_a_linear_plan_reuses_earlier_steps_and_reruns_the_target_onwards() -> N
     assert plan["fork_step"] == "capture"
     assert plan["new_run"] is True
     assert plan["valid"] is True
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_the_plan_shows_recorded_statuses_and_what_the_form_may_offer() -> None:
@@ -149,7 +136,7 @@ def test_a_foreach_plan_reuses_the_recorded_items_before_the_target() -> None:
 
 def test_the_preview_reports_bad_edits_with_field_paths_instead_of_raising() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     plan = services.preview_time_travel(
         run.run_id,
@@ -164,7 +151,7 @@ def test_the_preview_reports_bad_edits_with_field_paths_instead_of_raising() -> 
     assert {"amount", "authorization_code"} <= paths
     assert "authorize.amount" in paths
     assert "reuse" in paths
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_the_preview_shows_edited_outputs_as_a_field_diff() -> None:
@@ -223,7 +210,7 @@ def test_time_travel_replays_an_edited_earlier_output() -> None:
 
 def test_time_travel_refuses_an_invalid_edit_with_step_paths_and_writes_nothing() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(ValidationError) as refused:
         services.time_travel(run.run_id, "capture", outputs={"authorize": {"amount": "x"}})
@@ -233,32 +220,32 @@ def test_time_travel_refuses_an_invalid_edit_with_step_paths_and_writes_nothing(
         "authorize.amount",
         "authorize.authorization_code",
     }
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_time_travel_refuses_editing_a_step_the_fork_runs_again() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(ValidationError, match="only outputs the fork keeps"):
         services.time_travel(run.run_id, "capture", outputs={"issue_receipt": {}})
 
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_time_travel_refuses_an_unknown_step_and_writes_nothing() -> None:
     run = services.start_run("payment", PAYMENT)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(StepNotFoundError):
         services.time_travel(run.run_id, "payment.nope")
 
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_time_travel_refuses_a_foreach_input_that_is_not_a_list_of_items() -> None:
     run = services.start_run("data-pipeline", {"count": 2})
-    before = rows()
+    before = recorded()
 
     with pytest.raises(ValidationError) as refused:
         services.time_travel(run.run_id, "process_record", input_data=[{"id": 1}, {"id": "x"}])
@@ -270,7 +257,7 @@ def test_time_travel_refuses_a_foreach_input_that_is_not_a_list_of_items() -> No
         "1.source",
         "1.value",
     }
-    assert rows() == before
+    assert recorded() == before
 
 
 def test_time_travel_refuses_a_run_still_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -284,9 +271,9 @@ def test_time_travel_refuses_a_run_still_in_flight(monkeypatch: pytest.MonkeyPat
 
     run = services.start_run("payment", PAYMENT)
     monkeypatch.setattr(services, "executor", Held)
-    before = rows()
+    before = recorded()
 
     with pytest.raises(InvalidRunStateError):
         services.time_travel(run.run_id, "capture")
 
-    assert rows() == before
+    assert recorded() == before
