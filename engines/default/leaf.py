@@ -70,7 +70,11 @@ def finished_record(running: StepResult, done: Attempted, now: float) -> StepRes
     as a success whose output is the bail value."""
     status = done.status
     if status in ("success", "bailed"):
-        if running.resumed_at is None and running.suspend_payload is None:
+        if (
+            running.resumed_at is None
+            and running.suspend_payload is None
+            and running.resume_payload is None
+        ):
             # The common case, built directly: this runs once per step.
             return StepResult(
                 "success", running.payload, done.output, started_at=running.started_at,

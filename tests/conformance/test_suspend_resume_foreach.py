@@ -118,6 +118,13 @@ async def test_sr23_resume_foreach_items_by_index(engine, calls: Calls) -> None:
 
     assert third.steps["map"].output == [{"value": 112}, {"value": 233}, {"value": 644}]
     assert third.steps["final"].output == {"finalValue": 989}
+    items = third.steps["map"].items or ()
+    # Each item's record keeps what it was resumed with (the audit of who answered what).
+    assert [i.resume_payload for i in items if i is not None] == [
+        {"resumeValue": 100},
+        {"resumeValue": 200},
+        {"resumeValue": 300},
+    ]
 
 
 async def test_sr24_resume_foreach_items_by_label(engine, calls: Calls) -> None:
