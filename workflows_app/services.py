@@ -47,7 +47,7 @@ from engines.core.prepare import (
     require_step,
 )
 from engines.core.snapshot import path_key
-from workflows_app import bundles, compare, registry
+from workflows_app import broadcast, bundles, compare, registry
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run
 from workflows_app.registry import UnknownWorkflowError as UnknownWorkflowError
@@ -433,5 +433,8 @@ def export_run(run_id: str) -> dict[str, Any]:
 
 def import_run(bundle: Any, *, new_id: bool = False, user: Any = None) -> Run:
     """Store a bundle's run: `BundleError` (400) lists bad fields; an existing run id is
-    refused (`InvalidRunStateError`, 409) unless `new_id` asks for a fresh one."""
-    return bundles.import_bundle(bundle, new_id=new_id)
+    refused (`InvalidRunStateError`, 409) unless `new_id` asks for a fresh one. Runs-list
+    watchers are told, as of any stored write."""
+    run = bundles.import_bundle(bundle, new_id=new_id)
+    broadcast.publish(run.run_id, [], run.summary())
+    return run

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from engines import InvalidRunStateError, RunNotFoundError, ValidationError
-from workflows_app import services
+from workflows_app import broadcast, services
 from workflows_app.bundles import BundleError
 from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
 
@@ -140,3 +140,14 @@ def test_import_refuses_what_is_not_a_bundle_of_this_version(bundle: Any, path: 
 def test_exporting_an_unknown_run_is_refused() -> None:
     with pytest.raises(RunNotFoundError):
         services.export_run("missing")
+
+
+def test_an_imported_run_is_announced_to_the_runs_list(
+    resumed: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    announced: list[tuple[str, list[Any], dict[str, Any]]] = []
+    monkeypatch.setattr(broadcast, "publish", lambda *args: announced.append(args))
+
+    copy_of = services.import_run(services.export_run(resumed.run_id), new_id=True)
+
+    assert announced == [(copy_of.run_id, [], copy_of.summary())]

@@ -7,6 +7,8 @@ refused call leaves nothing behind; the error mapping is in `workflows_app.api.e
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -88,10 +90,10 @@ class RunRestartView(APIView):
         return detail(services.restart_run(run_id, user=request.user))
 
 
-def _time_travel_arguments(request: Request) -> dict[str, object]:
+def _time_travel_arguments(request: Request) -> tuple[Any, dict[str, Any]]:
+    """The step to travel to, and the keyword arguments of the services' time travel calls."""
     body = validated(TimeTravelRequest, request.data)
-    return {
-        "step": body["step"],
+    return body["step"], {
         "input_data": body.get("input"),
         "outputs": body.get("outputs"),
         "reuse": tuple(body.get("reuse") or ()),
@@ -110,9 +112,8 @@ class RunTimeTravelView(APIView):
         responses={201: RunDetailSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, run_id: str) -> Response:
-        arguments = _time_travel_arguments(request)
-        step = arguments.pop("step")
-        run = services.time_travel(run_id, step, user=request.user, **arguments)  # type: ignore[arg-type]
+        step, arguments = _time_travel_arguments(request)
+        run = services.time_travel(run_id, step, user=request.user, **arguments)
         return created(run)
 
 
@@ -128,9 +129,8 @@ class RunTimeTravelPreviewView(APIView):
         responses={200: TimeTravelPlanSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, run_id: str) -> Response:
-        arguments = _time_travel_arguments(request)
-        step = arguments.pop("step")
-        plan = services.preview_time_travel(run_id, step, **arguments)  # type: ignore[arg-type]
+        step, arguments = _time_travel_arguments(request)
+        plan = services.preview_time_travel(run_id, step, **arguments)
         return Response(plan)
 
 
