@@ -289,11 +289,7 @@ def task_changes(snapshot: RunSnapshot, events: Sequence[Event]) -> TaskChanges:
                         )
                     )
                 else:
-                    # The item's own record may not keep its resume data; the foreach's does.
-                    data = item.resume_payload
-                    if data is None:
-                        data = record.resume_payload
-                    out.changes.append(TaskClose(key, index, data, event.ts))
+                    out.changes.append(TaskClose(key, index, item.resume_payload, event.ts))
         elif kind == ev.STEP_SUSPENDED and record.status == "suspended" and _is_leaf(steps, key):
             schema = _resume_schema(snapshot, event.path)
             out.changes.append(
