@@ -17,7 +17,7 @@ from django.db import transaction
 
 from engines import InvalidRunStateError, ValidationError
 from engines.core.schema import field_errors
-from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
+from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord, iso
 
 FORMAT = "stepback.run"
 VERSION = 1
@@ -129,10 +129,6 @@ class Bundle(_Strict):
 # -- export -------------------------------------------------------------------------------------
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def _row(
     instance: Any, fields: type[_Strict], skip: frozenset[str] = frozenset()
 ) -> dict[str, Any]:
@@ -141,7 +137,7 @@ def _row(
         if name in skip:
             continue
         value = getattr(instance, name)
-        out[name] = _iso(value) if isinstance(value, datetime) else value
+        out[name] = iso(value) if isinstance(value, datetime) else value
     return out
 
 

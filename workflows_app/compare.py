@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from engines import RunSnapshot, StepResult, ValidationError, Workflow
@@ -61,33 +60,14 @@ def _diff(a: Any, b: Any, path: str, out: list[dict[str, Any]]) -> None:
         out.append({"path": path, "a": a, "b": b, "kind": "changed"})
 
 
-def graph_paths(graph: dict[str, Any], prefix: str = "") -> list[str]:
+def graph_paths(graph: dict[str, Any]) -> list[str]:
     """Every step path of a serialized workflow graph (`Workflow.graph()`), nested workflows
-    and sleeps included, in the order the flow runs them."""
-    out: list[str] = []
-    for entry in graph.get("entries") or []:
-        for node in _entry_nodes(entry):
-            ident = node.get("id")
-            if not isinstance(ident, str):
-                continue
-            key = _join(prefix, ident)
-            out.append(key)
-            inner = node.get("graph")
-            if node.get("kind") == "workflow" and isinstance(inner, dict):
-                out.extend(graph_paths(inner, key))
-    return out
-
-
-def _entry_nodes(entry: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    kind = entry.get("kind")
-    if kind in ("sleep", "sleep_until"):
-        yield entry
-    elif kind == "parallel":
-        yield from entry.get("steps") or []
-    elif kind == "branch":
-        yield from (arm.get("step") or {} for arm in entry.get("arms") or [])
-    elif isinstance(entry.get("step"), dict):
-        yield entry["step"]
+    and sleeps included, in the order the flow runs them (its fork and join markers left out)."""
+    return [
+        node["key"]
+        for node in graph.get("nodes") or []
+        if isinstance(node.get("key"), str) and node.get("kind") not in ("fork", "join")
+    ]
 
 
 def ordered_keys(graph_order: list[str], recorded: list[str]) -> list[str]:

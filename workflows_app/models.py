@@ -21,7 +21,7 @@ from engines.core.events import Event as EngineEvent
 from engines.core.snapshot import RunSnapshot
 from engines.storage.base import RunSummary
 from workflows_app import snapshots
-from workflows_app.queries import LISTING_FIELDS, RunQuerySet, to_datetime
+from workflows_app.queries import LISTING_FIELDS, SUMMARY_FIELDS, RunQuerySet, iso, to_datetime
 
 __all__ = [
     "LISTING_FIELDS",
@@ -29,10 +29,12 @@ __all__ = [
     "Event",
     "HumanTask",
     "Run",
+    "RunAction",
     "RunQuerySet",
     "Snapshot",
     "StepRecord",
     "WorkflowGraph",
+    "iso",
     "to_datetime",
 ]
 
@@ -51,23 +53,12 @@ RUN_STATUSES = [
 ]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
 def _duration(
     started: datetime | None, finished: datetime | None, updated: datetime
 ) -> float | None:
     if started is None:
         return None
     return max(((finished or updated) - started).total_seconds(), 0.0)
-
-
-# What `Run.summary()` reads.
-SUMMARY_FIELDS = (
-    "run_id", "workflow_id", "status", "engine", "resource_id", "parent_run_id", "fork_step",
-    "seq", "step_counts", "created_at", "updated_at", "started_at", "finished_at",
-)  # fmt: skip
 
 
 def path_of(key: str) -> list[str]:
@@ -210,10 +201,10 @@ class Run(models.Model):
             "fork_step": values["fork_step"],
             "seq": values["seq"],
             "step_counts": values["step_counts"],
-            "created_at": _iso(values["created_at"]),
-            "updated_at": _iso(updated),
-            "started_at": _iso(started),
-            "finished_at": _iso(finished),
+            "created_at": iso(values["created_at"]),
+            "updated_at": iso(updated),
+            "started_at": iso(started),
+            "finished_at": iso(finished),
             "duration": _duration(started, finished, updated),
         }
 
@@ -434,3 +425,42 @@ class HumanTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.path} ({self.status})"
+
+
+class RunAction(models.Model):
+    """Who did what to a run, and when: the audit of every operate call.
+
+    A run's creation is recorded on the run created (`start`, `time_travel` on the fork with the
+    source in `detail`, `import`); `resume`, `cancel` and `restart` on the run they act on.
+    `username` outlives the user row; it is empty when no one was signed in (a command, the
+    demo seed without a user).
+    """
+
+    START = "start"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    RESTART = "restart"
+    TIME_TRAVEL = "time_travel"
+    IMPORT = "import"
+    KINDS = (START, RESUME, CANCEL, RESTART, TIME_TRAVEL, IMPORT)
+    CREATIONS = (START, TIME_TRAVEL, IMPORT)
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=16, choices=[(k, k) for k in KINDS])
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="run_actions",
+    )
+    username = models.CharField(max_length=150, blank=True, default="")
+    at = models.DateTimeField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "at", "id"]
+        indexes = [models.Index(fields=["run", "at"], name="runaction_run_at")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.action} by {self.username or 'nobody'}"

@@ -1,17 +1,19 @@
-"""Queries over runs: the filters of the runs list and the lineage of forks."""
+"""Queries over runs: the filters of the runs list and the lineage of forks, with the one
+date format and the one list of summary columns every reader shares."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 from engines.storage.base import RunSummary, as_timestamp
 
 if TYPE_CHECKING:
-    pass
+    from workflows_app.models import Run
 
 
 def to_datetime(ts: float | None) -> datetime | None:
@@ -19,12 +21,35 @@ def to_datetime(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-# The columns of a runs list row.
-LISTING_FIELDS = (
-    "run_id", "workflow_id", "definition_hash", "engine", "status", "resource_id",
-    "parent_run_id", "fork_step", "seq", "step_counts", "created_at", "updated_at", "started_at",
-    "finished_at",
+def iso(value: datetime | None) -> str | None:
+    """A datetime as the API, the pages and bundles write it: ISO 8601, UTC as `Z`."""
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+# Exactly the columns `Run.summary()` reads: a runs list loads these and nothing else (a
+# deferred column would cost a query per row; input, result, state and head can be large).
+SUMMARY_FIELDS = (
+    "run_id", "workflow_id", "status", "engine", "resource_id", "parent_run_id", "fork_step",
+    "seq", "step_counts", "created_at", "updated_at", "started_at", "finished_at",
 )  # fmt: skip
+
+# A listing row for the engines' storage protocol also carries the definition hash.
+LISTING_FIELDS = (*SUMMARY_FIELDS, "definition_hash")
+
+
+@dataclass(frozen=True)
+class Family:
+    """The lineage tree a run belongs to: the run's ancestors (root first) and the whole tree
+    under the root (root first, then level by level, each run's forks oldest first)."""
+
+    ancestors: list[Run]
+    runs: list[Run]
+    truncated: bool
+
+    @property
+    def root(self) -> Run:
+        """The run the tree starts from."""
+        return self.runs[0]
 
 
 class RunQuerySet(models.QuerySet["Run", "Run"]):
@@ -68,37 +93,50 @@ class RunQuerySet(models.QuerySet["Run", "Run"]):
         which can be large. `exact=True` adds `head`, for `run_summary()`'s exact times."""
         return self.only(*LISTING_FIELDS, "head") if exact else self.only(*LISTING_FIELDS)
 
-    def lineage(self, run_id: str) -> list[RunSummary]:
-        """The family of forks of `run_id`: its root first, then every descendant level by
-        level, each run's forks oldest first (empty when the run does not exist)."""
-        runs = self.for_listing(exact=True)
-        start = runs.filter(pk=run_id).first()
+    def family(self, run_id: str, limit: int | None = None) -> Family | None:
+        """The lineage tree of `run_id` (None when the run does not exist), one query per
+        generation; with `limit`, at most that many runs, `truncated` saying some were left out.
+
+        A parent that is not stored here (an imported fork) ends the walk up: the tree starts
+        at the oldest ancestor found.
+        """
+        start = self.filter(pk=run_id).first()
         if start is None:
-            return []
-        root, seen = start, {start.run_id}
+            return None
+        ancestors: list[Run] = []
+        seen = {start.run_id}
+        root = start
         while root.parent_run_id is not None:
-            parent = runs.filter(pk=root.parent_run_id).first()
+            parent = self.filter(pk=root.parent_run_id).first()
             if parent is None or parent.run_id in seen:
                 break
+            ancestors.insert(0, parent)
+            seen.add(parent.run_id)
             root = parent
-            seen.add(root.run_id)
-        family = [root.run_summary()]
-        listed = {root.run_id}
-        frontier = [root.run_id]
-        while frontier:
-            children: dict[str, list[RunSummary]] = {}
-            for row in runs.filter(parent_run_id__in=frontier).exclude(pk__in=listed):
-                summary = row.run_summary()
-                children.setdefault(row.parent_run_id or "", []).append(summary)
-            next_level: list[str] = []
-            for parent_id in frontier:
-                for kid in sorted(children.get(parent_id, []), key=_creation_order):
-                    family.append(kid)
-                    listed.add(kid.run_id)
-                    next_level.append(kid.run_id)
-            frontier = next_level
-        return family
+        tree, listed, frontier = [root], {root.run_id}, [root.run_id]
+        truncated = False
+        while frontier and not truncated:
+            children: dict[str, list[Run]] = {}
+            for row in self.filter(parent_run_id__in=frontier).exclude(pk__in=listed):
+                children.setdefault(row.parent_run_id or "", []).append(row)
+            level = [
+                kid
+                for parent_id in frontier
+                for kid in sorted(children.get(parent_id, []), key=_creation_order)
+            ]
+            if limit is not None and len(tree) + len(level) > limit:
+                level, truncated = level[: max(limit - len(tree), 0)], True
+            tree.extend(level)
+            listed.update(kid.run_id for kid in level)
+            frontier = [kid.run_id for kid in level]
+        return Family(ancestors, tree, truncated)
+
+    def lineage(self, run_id: str) -> list[RunSummary]:
+        """The engines' lineage of `run_id`: every run of its tree as a `RunSummary` (empty when
+        the run does not exist)."""
+        found = self.for_listing(exact=True).family(run_id)
+        return [] if found is None else [row.run_summary() for row in found.runs]
 
 
-def _creation_order(summary: RunSummary) -> tuple[float, str]:
-    return (summary.created_at, summary.run_id)
+def _creation_order(row: Any) -> tuple[Any, str]:
+    return (row.created_at, row.run_id)

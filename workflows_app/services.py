@@ -47,9 +47,9 @@ from engines.core.prepare import (
     require_step,
 )
 from engines.core.snapshot import path_key
-from workflows_app import broadcast, bundles, compare, registry
+from workflows_app import audit, broadcast, bundles, compare, payloads, registry
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
-from workflows_app.models import HumanTask, Run
+from workflows_app.models import HumanTask, Run, RunAction
 from workflows_app.registry import UnknownWorkflowError as UnknownWorkflowError
 
 log = logging.getLogger("workflows_app.services")
@@ -149,10 +149,7 @@ def get_workflow(workflow_id: str) -> Workflow:
 
 def get_run(run_id: str) -> Run:
     """A stored run; `RunNotFoundError` (404) otherwise."""
-    try:
-        return Run.objects.get(pk=run_id)
-    except Run.DoesNotExist:
-        raise RunNotFoundError(f"No run {run_id!r}") from None
+    return payloads.get_run(run_id)
 
 
 def _run_and_workflow(run_id: str) -> tuple[Run, Workflow]:
@@ -220,6 +217,7 @@ def start_run(
     )
     execution.snapshot.status = "pending"  # the engine marks it running when it begins
     _store(execution)
+    audit.record(execution.snapshot.run_id, RunAction.START, user, _now())
     return _submit(workflow, execution)
 
 
@@ -254,6 +252,22 @@ def resume_run(
     return _submit(workflow, execution)
 
 
+def _record_resume(run_id: str, execution: Execution, label: str | None, user: Any) -> None:
+    target = execution.resume
+    if target is None:  # a paused run continuing
+        audit.record(run_id, RunAction.RESUME, user, _now())
+        return
+    audit.record(
+        run_id,
+        RunAction.RESUME,
+        user,
+        _now(),
+        step=path_key(target.path),
+        label=label,
+        for_each_index=target.for_each_index,
+    )
+
+
 def _audit(run_id: str, execution: Execution, label: str | None, user: Any) -> None:
     """Write the audit on the open task(s) of the resumed step, before the execution starts, so
     the storage closing them (on `step.resumed`) finds it there. A foreach resume without an
@@ -268,8 +282,9 @@ def _audit(run_id: str, execution: Execution, label: str | None, user: Any) -> N
         tasks = tasks.filter(for_each_index=target.for_each_index)
     if label is not None and tasks.filter(label=label).exists():
         tasks = tasks.filter(label=label)
-    who = user if getattr(user, "is_authenticated", False) else None
+    who = audit.signed_in(user)
     tasks.update(resumed_by=who, resume_data=target.data)
+    _record_resume(run_id, execution, label, user)
 
 
 def cancel_run(run_id: str, *, user: Any = None) -> Run:
@@ -284,6 +299,7 @@ def cancel_run(run_id: str, *, user: Any = None) -> Run:
         executing = engine().is_active(run_id)
         if not _sync(engine().cancel, workflow, run_id):
             raise InvalidRunStateError(f"Run {run_id!r} cannot be canceled in its state")
+        audit.record(run_id, RunAction.CANCEL, user, _now())
     # An executing run is told to stop and ends canceled on its own thread, soon.
     return row if executing else get_run(run_id)
 
@@ -295,6 +311,7 @@ def restart_run(run_id: str, *, user: Any = None) -> Run:
         _refuse_if_busy(run_id)
         execution = _sync(prepare_restart, workflow, engine(), run_id)
         _store(execution)
+        audit.record(run_id, RunAction.RESTART, user, _now())
     return _submit(workflow, execution)
 
 
@@ -402,6 +419,14 @@ def time_travel(
         if fork.errors:
             raise ValidationError("Invalid time travel:", fork.errors)
         _store(fork.execution)
+        audit.record(
+            fork.execution.snapshot.run_id,
+            RunAction.TIME_TRAVEL,
+            user,
+            _now(),
+            source_run_id=run_id,
+            step=path_key(fork.target),
+        )
     return _submit(fork.workflow, fork.execution)
 
 
@@ -436,5 +461,13 @@ def import_run(bundle: Any, *, new_id: bool = False, user: Any = None) -> Run:
     refused (`InvalidRunStateError`, 409) unless `new_id` asks for a fresh one. Runs-list
     watchers are told, as of any stored write."""
     run = bundles.import_bundle(bundle, new_id=new_id)
+    source = bundle.get("run", {}).get("run_id") if isinstance(bundle, dict) else None
+    audit.record(
+        run.run_id,
+        RunAction.IMPORT,
+        user,
+        _now(),
+        source_run_id=source if source != run.run_id else None,
+    )
     broadcast.publish(run.run_id, [], run.summary())
     return run

@@ -171,35 +171,13 @@ def fold(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, A
 # -- the graph --------------------------------------------------------------------------------
 
 
-def _described_steps(graph: Mapping[str, Any]) -> Iterable[dict[str, Any]]:
-    """The step descriptions of a graph's entries (`Workflow.graph()["entries"]`)."""
-    for entry in graph.get("entries") or ():
-        if "step" in entry:
-            yield entry["step"]
-        yield from entry.get("steps") or ()
-        for arm in entry.get("arms") or ():
-            yield arm["step"]
-        if entry.get("kind") in ("sleep", "sleep_until"):
-            yield entry
-
-
 def node_at(graph: Mapping[str, Any] | None, path: Sequence[str]) -> dict[str, Any] | None:
-    """The description of the step at `path` in a `Workflow.graph()`: its flat node (kind,
-    block) merged with its entry description (schemas, nested graph). Foreach item segments
-    (`step[3]`) name their step."""
-    node: dict[str, Any] | None = None
-    current: Mapping[str, Any] | None = graph
-    for raw in path:
-        if current is None:
-            return None
-        segment = raw.split("[", 1)[0]
-        flat = next((n for n in current.get("nodes") or () if n.get("id") == segment), None)
-        described = next((d for d in _described_steps(current) if d.get("id") == segment), None)
-        if flat is None and described is None:
-            return None
-        node = {**(flat or {}), **(described or {})}
-        current = node.get("graph")
-    return node
+    """The node of the step at `path` in a `Workflow.graph()` (kind, block, description, JSON
+    Schemas), from its flat path-keyed nodes. Foreach item segments (`step[3]`) name their step."""
+    key = ".".join(raw.split("[", 1)[0] for raw in path)
+    if not key or graph is None:
+        return None
+    return next((n for n in graph.get("nodes") or () if n.get("key") == key), None)
 
 
 # -- human tasks ------------------------------------------------------------------------------

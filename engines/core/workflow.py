@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from engines.core.drawing import flat_graph
 from engines.core.errors import DefinitionError
 from engines.core.graph import (
     BranchEntry,
@@ -303,10 +304,11 @@ class Workflow:
     # -- description -------------------------------------------------------------------------
 
     def graph(self) -> dict[str, Any]:
-        """A JSON-ready description: nested entries, flat nodes and edges, JSON Schemas."""
+        """A JSON-ready description: nested entries, JSON Schemas, and the flat path-keyed nodes
+        and edges a viewer draws as they are (`engines.core.drawing`)."""
         if self._graph is None:
             entries = [describe_entry(e) for e in self.entries]
-            nodes, edges = _nodes_and_edges(self.entries)
+            nodes, edges = flat_graph(self.entries)
             self._graph = {
                 "id": self.id,
                 "description": self.description,
@@ -390,53 +392,3 @@ def _check_path(schema: Schema | None, path: str, where: str) -> None:
                 f"{', '.join(sorted(names))}"
             )
         current = current.field_schema(part)
-
-
-def _nodes_and_edges(
-    entries: Sequence[Entry],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    nodes: list[dict[str, Any]] = []
-    edges: list[dict[str, Any]] = []
-    previous: list[str] = []
-    for index, entry in enumerate(entries):
-        current: list[str] = []
-        labels: dict[str, str] = {}
-        if isinstance(entry, SleepEntry):
-            kind = "sleep_until" if entry.until is not None else "sleep"
-            nodes.append({"id": entry.id, "kind": kind, "entry": index, "block": None})
-            current.append(entry.id)
-        else:
-            block = {
-                StepEntry: None,
-                ParallelEntry: "parallel",
-                BranchEntry: "branch",
-                LoopEntry: "loop",
-                ForeachEntry: "foreach",
-            }[type(entry)]
-            if isinstance(entry, BranchEntry):
-                labels = {s.id: _callable_name(c) for c, s in entry.arms}
-            for s in (
-                entry.steps if isinstance(entry, (ParallelEntry, BranchEntry)) else [entry.step]
-            ):
-                node: dict[str, Any] = {
-                    "id": s.id,
-                    "kind": s.kind,
-                    "entry": index,
-                    "block": block,
-                }
-                if isinstance(entry, LoopEntry):
-                    node["loop_type"] = "dountil" if entry.until else "dowhile"
-                nodes.append(node)
-                current.append(s.id)
-        for src in previous:
-            for dst in current:
-                edge: dict[str, Any] = {"source": src, "target": dst}
-                if dst in labels:
-                    edge["condition"] = labels[dst]
-                edges.append(edge)
-        previous = current
-    return nodes, edges
-
-
-def _callable_name(fn: Any) -> str:
-    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "condition"))

@@ -166,7 +166,7 @@ def test_lineage_lists_the_whole_tree_from_the_root(api: Client) -> None:
 
 
 def test_lineage_stops_at_its_limit_and_says_so(api: Client, monkeypatch: Any) -> None:
-    monkeypatch.setattr("workflows_app.api.payloads.MAX_LINEAGE", 3)
+    monkeypatch.setattr("workflows_app.payloads.MAX_LINEAGE", 3)
     make_run("root")
     for minute in range(1, 5):
         make_run(f"fork{minute}", minute=minute, parent_run_id="root")

@@ -14,9 +14,8 @@ from django.urls import URLResolver, get_resolver
 
 from tests.app.api_support import documented_fields, make_events, make_run, make_task
 from tests.app.conftest import client_for
-from workflows_app.api import payloads
-from workflows_app.api.inbox import inbox_item
-from workflows_app.models import StepRecord
+from workflows_app import payloads
+from workflows_app.models import RunAction, StepRecord
 from workflows_app.registry import workflows
 
 
@@ -66,6 +65,7 @@ def test_run_summaries_and_details_have_exactly_the_documented_fields(operator: 
     make_run("p", minute=-1)
     StepRecord.objects.create(run=run, path="hello", attempt=1, status="success", seq=1)
     make_task(run, resumed_by=operator)
+    RunAction.objects.create(run=run, action="start", username="otto", at=run.created_at)
     detail = payloads.run_detail(run)
     assert set(detail) == documented_fields("RunDetail")
     assert set(run.summary()) == documented_fields("RunSummary")
@@ -73,7 +73,8 @@ def test_run_summaries_and_details_have_exactly_the_documented_fields(operator: 
     assert set(detail["steps"][0]["attempts"][0]) == documented_fields("StepAttempt")
     assert set(detail["human_tasks"][0]) == documented_fields("HumanTask")
     assert set(detail["lineage"]) == documented_fields("RunLinks")
-    assert set(inbox_item(run.human_tasks.get())) == documented_fields("InboxItem")
+    assert set(detail["actions"][0]) == documented_fields("RunAction")
+    assert set(payloads.inbox_item(run.human_tasks.get())) == documented_fields("InboxItem")
     assert set(payloads.lineage(run)) == documented_fields("Lineage")
 
 

@@ -147,10 +147,11 @@ def test_sb_graph_is_json_with_nodes_edges_and_json_schemas() -> None:
     again = json.loads(text)
 
     assert again == graph
-    node_ids = {node["id"] for node in graph["nodes"]}
-    assert {"first", "second", "third"} <= node_ids
+    node_keys = {node["key"] for node in graph["nodes"]}
+    assert {"first", "second", "third"} <= node_keys
     pairs = {(edge["source"], edge["target"]) for edge in graph["edges"]}
-    assert {("first", "second"), ("first", "third")} <= pairs
+    assert {("first", "#1-fork"), ("#1-fork", "second"), ("#1-fork", "third")} <= pairs
+    assert {("second", "#1-join"), ("third", "#1-join")} <= pairs
     assert contains(graph, OrderIn.model_json_schema())
     assert contains(graph, Receipt.model_json_schema())
 

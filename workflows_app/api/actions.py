@@ -15,8 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows_app import services
-from workflows_app.api import payloads
+from workflows_app import payloads, services
 from workflows_app.api.permissions import CanOperate, CanView
 from workflows_app.api.responses import (
     RunDetailSerializer,

@@ -11,9 +11,9 @@ from typing import Any
 
 from django.db.models import F, OrderBy, QuerySet
 
-from workflows_app.api.payloads import SUMMARY_FIELDS, summaries
 from workflows_app.api.serializers import RUN_ORDERINGS
 from workflows_app.models import HumanTask, Run
+from workflows_app.payloads import SUMMARY_FIELDS, summaries
 
 
 def _order_terms(ordering: str) -> list[str | OrderBy]:

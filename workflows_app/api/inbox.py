@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows_app import services
-from workflows_app.api import payloads
+from workflows_app import payloads, services
 from workflows_app.api.actions import detail
 from workflows_app.api.errors import Conflict
 from workflows_app.api.filters import open_tasks
@@ -28,19 +26,6 @@ from workflows_app.api.views import errors, validated
 from workflows_app.models import HumanTask
 
 
-def inbox_item(task: HumanTask) -> dict[str, object]:
-    """`InboxItemSerializer`: the task and its run's summary."""
-    return {**payloads.task_payload(task), "run": task.run.summary()}
-
-
-def get_task(task_id: int) -> HumanTask:
-    """The task (any status) with its run, or 404."""
-    task = HumanTask.objects.select_related("run", "resumed_by").filter(pk=task_id).first()
-    if task is None:
-        raise Http404(f"No human task {task_id}.")
-    return task
-
-
 class InboxListView(APIView):
     """Open human tasks, newest first."""
 
@@ -55,7 +40,9 @@ class InboxListView(APIView):
     def get(self, request: Request) -> Response:
         query = validated(InboxQuery, request.query_params)
         tasks = open_tasks(query)
-        return Response(paginate(request, tasks, query["page"], query["page_size"], inbox_item))
+        return Response(
+            paginate(request, tasks, query["page"], query["page_size"], payloads.inbox_item)
+        )
 
 
 class InboxDetailView(APIView):
@@ -69,7 +56,7 @@ class InboxDetailView(APIView):
         responses={200: InboxItemSerializer, **errors(404)},
     )
     def get(self, request: Request, task_id: int) -> Response:
-        return Response(inbox_item(get_task(task_id)))
+        return Response(payloads.inbox_item(payloads.get_task(task_id)))
 
 
 class InboxResumeView(APIView):
@@ -84,7 +71,7 @@ class InboxResumeView(APIView):
         responses={200: RunDetailSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, task_id: int) -> Response:
-        task = get_task(task_id)
+        task = payloads.get_task(task_id)
         if task.status != HumanTask.OPEN:
             raise Conflict(f"Human task {task_id} is already {task.status}.")
         body = validated(InboxResumeRequest, request.data)

@@ -140,6 +140,17 @@ class RunLinksSerializer(serializers.Serializer[Any]):
     forks = RunSummarySerializer(many=True)
 
 
+class RunActionSerializer(serializers.Serializer[Any]):
+    """Who did what to a run, and when."""
+
+    action = serializers.CharField(
+        help_text="start, resume, cancel, restart, time_travel (on the fork) or import"
+    )
+    user = serializers.CharField(allow_null=True, help_text="Username; null when nobody signed in.")
+    at = serializers.DateTimeField()
+    detail = JSONObject(help_text="What it acted on: `step`, `label`, `source_run_id`, ...")
+
+
 class RunDetailSerializer(RunSummarySerializer):
     """Everything about one run."""
 
@@ -156,6 +167,10 @@ class RunDetailSerializer(RunSummarySerializer):
     steps = StepSerializer(many=True)
     human_tasks = HumanTaskSerializer(many=True)
     lineage = RunLinksSerializer()
+    started_by = serializers.CharField(
+        allow_null=True, help_text="Who started, time-travelled or imported the run."
+    )
+    actions = RunActionSerializer(many=True, help_text="Every operate call, oldest first.")
 
 
 class EventSerializer(serializers.Serializer[Any]):

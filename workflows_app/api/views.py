@@ -19,8 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows_app import registry, services
-from workflows_app.api import payloads
+from workflows_app import payloads, registry, services
 from workflows_app.api.filters import filter_runs
 from workflows_app.api.pagination import paginate
 from workflows_app.api.permissions import CanOperate, CanView

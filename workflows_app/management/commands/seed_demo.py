@@ -80,7 +80,7 @@ class Command(BaseCommand):
             return run
 
         def begin(workflow_id: str, data: dict[str, Any]) -> Callable[[], Run]:
-            return lambda: services.start_run(workflow_id, data, resource_id=DEMO)
+            return lambda: services.start_run(workflow_id, data, resource_id=DEMO, user=demo)
 
         def claim(employee: str, amount: float, what: str) -> Callable[[], Run]:
             expense = {"employee": employee, "amount": amount, "description": what}
@@ -91,7 +91,7 @@ class Command(BaseCommand):
         answered = record("answered by the manager 'demo'", claim("Edsger", 380, "train"))
         run_here(lambda: services.resume_run(answered.run_id, ANSWER, user=demo))
         abandoned = record("canceled while waiting", claim("Barbara", 900, "laptop"))
-        run_here(lambda: services.cancel_run(abandoned.run_id))
+        run_here(lambda: services.cancel_run(abandoned.run_id, user=demo))
 
         record("record 3 failed once, then its retry", begin("data-pipeline", {"count": 6}))
         broken = record(
@@ -104,7 +104,9 @@ class Command(BaseCommand):
         ]
         record(
             "time travel of the above: record 4 repaired",
-            lambda: services.time_travel(broken.run_id, "process_record", input_data=fixed),
+            lambda: services.time_travel(
+                broken.run_id, "process_record", input_data=fixed, user=demo
+            ),
         )
 
         record("nested payment workflow", begin("order-fulfilment", ORDER))

@@ -1,57 +1,66 @@
-"""The JSON the read endpoints answer, built from the models with a fixed number of queries.
+"""What the API answers and the pages show, built from the models with a fixed number of
+queries: one place for each read, shared by `workflows_app.api` and `workflows_app.pages`.
 
 Each function documents its shape by naming the response serializer it matches
-(`workflows_app.api.serializers`). Lists load only the columns `Run.summary()` reads, so a page
+(`workflows_app.api.responses`). Lists load only the columns `Run.summary()` reads, so a page
 of runs never drags the input, result, graph or head columns out of the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.http import Http404
 
-from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord, path_of
-
-# Exactly the columns Run.summary() reads (a deferred one would cost a query per row).
-SUMMARY_FIELDS = (
-    "run_id",
-    "workflow_id",
-    "status",
-    "engine",
-    "resource_id",
-    "parent_run_id",
-    "fork_step",
-    "seq",
-    "step_counts",
-    "created_at",
-    "updated_at",
-    "started_at",
-    "finished_at",
+from engines import RunNotFoundError
+from workflows_app.models import (
+    SUMMARY_FIELDS,
+    Event,
+    HumanTask,
+    Run,
+    RunAction,
+    RunQuerySet,
+    Snapshot,
+    StepRecord,
+    iso,
+    path_of,
 )
+
+__all__ = ["SUMMARY_FIELDS", "iso"]  # re-exported: the pages and the API read them from here
+
 RECENT_RUNS = 10
 MAX_LINEAGE = 1000
 
 
-def iso(value: datetime | None) -> str | None:
-    """A datetime in the API's form (ISO 8601, UTC as `Z`)."""
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def summaries() -> QuerySet[Run]:
+def summaries() -> RunQuerySet:
     """Runs with only the summary columns loaded."""
     return Run.objects.only(*SUMMARY_FIELDS)
 
 
 def get_run(run_id: str) -> Run:
-    """The run, or 404."""
+    """The stored run; `RunNotFoundError` (a 404 for the API and the pages) otherwise."""
     run = Run.objects.filter(run_id=run_id).first()
     if run is None:
-        raise Http404(f"No run {run_id!r}.")
+        raise RunNotFoundError(f"No run {run_id!r}.")
     return run
+
+
+def run_seq(run_id: str) -> int:
+    """The seq of the run's last stored event; `RunNotFoundError` when there is no such run."""
+    seq = Run.objects.filter(run_id=run_id).values_list("seq", flat=True).first()
+    if seq is None:
+        raise RunNotFoundError(f"No run {run_id!r}.")
+    return seq
+
+
+def get_task(task_id: int) -> HumanTask:
+    """The human task (any status) with its run and who answered it; `Http404` otherwise."""
+    task = HumanTask.objects.select_related("run", "resumed_by").filter(pk=task_id).first()
+    if task is None:
+        raise Http404(f"No human task {task_id}.")
+    return task
 
 
 # -- workflows ----------------------------------------------------------------------------------
@@ -150,6 +159,32 @@ def task_payload(task: HumanTask) -> dict[str, Any]:
     }
 
 
+def inbox_item(task: HumanTask) -> dict[str, Any]:
+    """`InboxItemSerializer`: the task and its run's summary."""
+    return {**task_payload(task), "run": task.run.summary()}
+
+
+def action_payload(action: RunAction) -> dict[str, Any]:
+    """`RunActionSerializer`: who did what, and when."""
+    return {
+        "action": action.action,
+        "user": action.username or None,
+        "at": iso(action.at),
+        "detail": action.detail,
+    }
+
+
+def actions_of(run: Run) -> list[dict[str, Any]]:
+    """Every operate call recorded on the run, oldest first."""
+    return [action_payload(action) for action in run.actions.order_by("at", "pk")]
+
+
+def started_by(actions: list[dict[str, Any]]) -> str | None:
+    """Who created the run (started, time-travelled or imported it), from `actions_of`."""
+    created = next((a for a in actions if a["action"] in RunAction.CREATIONS), None)
+    return None if created is None else created["user"]
+
+
 def links(run: Run) -> dict[str, Any]:
     """`RunLinksSerializer`: the parent (null when none, or not stored here) and the forks."""
     parent = None
@@ -164,6 +199,7 @@ def run_detail(run: Run) -> dict[str, Any]:
     """`RunDetailSerializer`: everything the run page shows."""
     head = run.head or {}
     tasks = run.human_tasks.select_related("resumed_by").order_by("created_at", "pk")
+    actions = actions_of(run)
     return {
         **run.summary(),
         "definition_hash": run.definition_hash,
@@ -179,21 +215,21 @@ def run_detail(run: Run) -> dict[str, Any]:
         "steps": steps_of(run),
         "human_tasks": [task_payload(task) for task in tasks],
         "lineage": links(run),
+        "started_by": started_by(actions),
+        "actions": actions,
     }
 
 
 def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
     """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first."""
-    run_seq = Run.objects.filter(run_id=run_id).values_list("seq", flat=True).first()
-    if run_seq is None:
-        raise Http404(f"No run {run_id!r}.")
+    last = run_seq(run_id)
     rows = list(Event.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")[: limit + 1])
     events = [event.as_dict() for event in rows[:limit]]
     return {
         "run_id": run_id,
         "after_seq": after_seq,
         "last_seq": events[-1]["seq"] if events else after_seq,
-        "run_seq": run_seq,
+        "run_seq": last,
         "has_more": len(rows) > limit,
         "events": events,
     }
@@ -201,13 +237,11 @@ def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
 
 def snapshot_list(run_id: str) -> dict[str, Any]:
     """`SnapshotListSerializer`: the stored moments of a run."""
-    run_seq = Run.objects.filter(run_id=run_id).values_list("seq", flat=True).first()
-    if run_seq is None:
-        raise Http404(f"No run {run_id!r}.")
+    last = run_seq(run_id)
     rows = Snapshot.objects.filter(run_id=run_id).order_by("seq").values_list("seq", "full")
     return {
         "run_id": run_id,
-        "seq": run_seq,
+        "seq": last,
         "snapshots": [{"seq": seq, "full": full} for seq, full in rows],
     }
 
@@ -217,38 +251,13 @@ def lineage(run: Run) -> dict[str, Any]:
 
     One query per generation; at most `MAX_LINEAGE` runs are returned.
     """
-    chain: list[Run] = []
-    seen = {run.run_id}
-    current = run
-    while current.parent_run_id and len(chain) < MAX_LINEAGE:
-        parent = summaries().filter(run_id=current.parent_run_id).first()
-        if parent is None or parent.run_id in seen:
-            break  # an imported fork whose parent is not stored here starts its own tree
-        chain.append(parent)
-        seen.add(parent.run_id)
-        current = parent
-    root = chain[-1] if chain else run
-    tree = [root]
-    placed = {root.run_id}
-    generation = [root.run_id]
-    truncated = False
-    while generation and not truncated:
-        room = MAX_LINEAGE - len(tree)
-        children = list(
-            summaries()
-            .filter(parent_run_id__in=generation)
-            .exclude(run_id__in=placed)
-            .order_by("created_at", "run_id")[: room + 1]
-        )
-        truncated = len(children) > room
-        children = children[:room]
-        tree.extend(children)
-        placed.update(child.run_id for child in children)
-        generation = [child.run_id for child in children]
+    family = summaries().family(run.run_id, limit=MAX_LINEAGE)
+    if family is None:
+        raise RunNotFoundError(f"No run {run.run_id!r}.")
     return {
         "run_id": run.run_id,
-        "root_run_id": root.run_id,
-        "ancestors": [ancestor.run_id for ancestor in reversed(chain)],
-        "runs": [node.summary() for node in tree],
-        "truncated": truncated,
+        "root_run_id": family.root.run_id,
+        "ancestors": [ancestor.run_id for ancestor in family.ancestors],
+        "runs": [node.summary() for node in family.runs],
+        "truncated": family.truncated,
     }
