@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# npm ci writes this file; it is newer than the lock file once the lock file is installed.
+NODE_STAMP := frontend/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -17,7 +19,15 @@ $(STAMP): $(PY) pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "npm is not installed: the pages need Node.js 18+ and npm to install their"; \
+	  echo "third-party JavaScript (frontend/package.json). Install them (Debian: apt-get"; \
+	  echo "install nodejs npm) and run make again."; exit 1; }
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 serve: install
 	$(PY) manage.py migrate --noinput

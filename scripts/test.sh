@@ -27,6 +27,16 @@ except Exception as exc:
 PYEOF
 }
 
+# The browser tests drive Debian's Chromium; a fresh machine gets it here (never a download of
+# Playwright's own browsers).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Chromium for the browser tests (apt-get)"
+  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+BROWSER=$(/usr/bin/chromium --version 2>/dev/null | head -n 1 | cut -d' ' -f1,2 || echo "Chromium")
+
 echo "== Stepback test suite"
 "$PY" - <<'PYEOF'
 from engines.testing import engine_builders
@@ -41,12 +51,12 @@ echo "== lint: ruff + mypy + Django system checks"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null
 
 echo "== pass 1: SQLite + in-memory channel layer; storages memory, memory-json, django"
-echo "   layers: engines (conformance, storage contract, unit), Django app (API, consumers), e2e (Daphne)"
+echo "   layers: engines (conformance, storage contract, unit), Django app (API, pages, consumers), e2e (Daphne), browser (Playwright + $BROWSER)"
 "$PY" -m pytest -q -p no:cacheprovider "$@"
 
 echo "== pass 2: PostgreSQL + Redis channel layer; storage django"
 if services_up; then
-  echo "   layers: conformance + storage contract on PostgreSQL, Django app, e2e (Daphne + Redis)"
+  echo "   layers: conformance + storage contract on PostgreSQL, Django app, e2e (Daphne + Redis), browser (Playwright + $BROWSER, Redis layer)"
   DATABASE_URL=$PG_URL REDIS_URL=$REDIS STEPBACK_TEST_STORAGES=django \
     "$PY" -m pytest -q -p no:cacheprovider tests/conformance tests/storage tests/app tests/e2e "$@"
 else

@@ -15,8 +15,6 @@ django_application = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from workflows_app import broadcast, routing  # noqa: E402
 
@@ -40,11 +38,8 @@ class ServerLoopRecorder:
 application = ServerLoopRecorder(
     ProtocolTypeRouter(
         {
-            # Daphne serves no static files itself; in development the app serves its own
-            # (the admin's CSS, the frontend modules). Production puts them behind a web server.
-            "http": ASGIStaticFilesHandler(django_application)
-            if settings.DEBUG
-            else django_application,
+            # Static files are served by WhiteNoise (settings.MIDDLEWARE), DEBUG on or off.
+            "http": django_application,
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter(routing.websocket_urlpatterns))
             ),

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files with DEBUG on and off, before anything that would touch a session.
+    "workflows_app.staticfiles.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -66,6 +68,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "workflows_app.pages.shell.shell",
             ],
         },
     },
@@ -143,7 +146,7 @@ else:
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "runs"
 LOGOUT_REDIRECT_URL = "login"
 
 # -- API ---------------------------------------------------------------------------------------
@@ -178,8 +181,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Where `collectstatic` copies the files for a separate web server; not needed otherwise:
+# WhiteNoise serves straight from the finders, with DEBUG on or off.
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "frontend"]
+STATICFILES_FINDERS = [
+    # frontend/ (our modules and CSS) and the few third-party files the pages load.
+    "workflows_app.staticfiles.FrontendFinder",
+    # The admin's and the API browser's own files.
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -50,9 +50,7 @@ def test_cancelling_records_who_cancelled(operator: User, viewer: User) -> None:
     assert actions(run) == [("start", "vera"), ("cancel", "otto")]
 
 
-def test_restarting_records_who_restarted(
-    operator: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_restarting_records_who_restarted(operator: User, monkeypatch: pytest.MonkeyPatch) -> None:
     lost = HeldExecutor()
     monkeypatch.setattr(services, "executor", lambda: lost)
     run = services.start_run("payment", PAYMENT, user=operator)

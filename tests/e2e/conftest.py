@@ -1,4 +1,6 @@
-"""A real Daphne process on a free port, its own SQLite file, and a signed-in HTTP session.
+"""A real Daphne process on a free port, its own SQLite file, and a signed-in HTTP session;
+for the browser tests, a Daphne serving the seeded demo and Debian's Chromium driven by
+Playwright.
 
 The server gets a database of its own (migrated, with one user) and never a shared one: the
 environment's DATABASE_URL is withheld. Its channel layer is the environment's (REDIS_URL when
@@ -26,6 +28,7 @@ from urllib.request import HTTPCookieProcessor, OpenerDirector, ProxyHandler, Re
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+DEMO_PASSWORD = "demo password for the browser tests"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 USERNAME = "watcher"
 PASSWORD = "correct horse battery staple"
@@ -47,7 +50,9 @@ def free_port() -> int:
         return port
 
 
-def server_environment(database: Path, redis_url: str | None) -> dict[str, str]:
+def server_environment(
+    database: Path, redis_url: str | None, workflows: str = "tests.e2e.live_workflows"
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -57,7 +62,7 @@ def server_environment(database: Path, redis_url: str | None) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="workflows_app.settings",
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
         STEPBACK_SQLITE_PATH=str(database),
-        STEPBACK_WORKFLOWS="tests.e2e.live_workflows",
+        STEPBACK_WORKFLOWS=workflows,
         STEPBACK_EXECUTOR="thread",
     )
     if redis_url:
@@ -186,7 +191,28 @@ def daphne(
     env = server_environment(directory / "db.sqlite3", redis_url)
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "shell", "-c", CREATE_USER)
+    yield from serve(request, env, directory, "redis" if redis_url else "in-memory")
 
+
+@pytest.fixture(scope="session")
+def demo_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Daphne serving the demo workflows with the seeded demo (users `demo` and `viewer`,
+    password DEMO_PASSWORD) on the environment's channel layer, shared by the browser tests:
+    each test starts the runs it changes."""
+    redis_url = os.environ.get("REDIS_URL") or None
+    directory = tmp_path_factory.mktemp("demo")
+    env = server_environment(directory / "db.sqlite3", redis_url, "workflows_app.examples")
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "seed_demo", "--password", DEMO_PASSWORD)
+    yield from serve(request, env, directory, "redis" if redis_url else "in-memory")
+
+
+def serve(
+    request: pytest.FixtureRequest, env: dict[str, str], directory: Path, layer: str
+) -> Iterator[LiveServer]:
+    """Run Daphne on `env` until the fixture ends; its output is printed when a test failed."""
     port = free_port()
     log = directory / "daphne.log"
     with log.open("wb") as sink:
@@ -197,7 +223,7 @@ def daphne(
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    server = LiveServer(port, process, log, "redis" if redis_url else "in-memory")
+    server = LiveServer(port, process, log, layer)
     failed_before = request.session.testsfailed
     try:
         server.wait_until_ready()
@@ -208,3 +234,48 @@ def daphne(
             capture = request.config.pluginmanager.getplugin("capturemanager")
             with capture.global_and_fixture_disabled():
                 print(f"\n--- daphne ({server.layer} layer) output ---\n{server.output()}")
+
+
+# -- the browser ---------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LAPTOP = {"width": 1366, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright (scripts/test.sh installs it when it is missing).
+
+    One per module: Playwright's sync API keeps an event loop running in this thread while it
+    is open, which the asyncio tests of other modules could not run beside."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium`.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: Any, demo_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser tab (its own cookies) on a laptop-sized screen, at the demo server.
+    Errors the page's scripts raise fail the test."""
+    context = chromium.new_context(viewport=LAPTOP, base_url=demo_server.base_url)
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"the page raised: {errors}"

@@ -1,0 +1,19 @@
+"""The pages' routes. Every view has its own address: filters, sort and page are in the query
+string, so any view of a list is a link."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from workflows_app.pages import inbox, run, runs, workflows
+
+urlpatterns = [
+    path("", runs.run_list, name="runs"),
+    path("runs/cancel/", runs.cancel_runs, name="runs-cancel"),
+    path("runs/rows/", runs.run_rows, name="run-rows"),
+    path("runs/<str:run_id>/", run.run_detail, name="run-detail"),
+    path("workflows/", workflows.workflow_list, name="workflows"),
+    path("workflows/<path:workflow_id>/", workflows.workflow_detail, name="workflow-detail"),
+    path("inbox/", inbox.inbox, name="inbox"),
+    path("inbox/<int:task_id>/", inbox.task_page, name="inbox-task"),
+]
