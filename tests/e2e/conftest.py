@@ -151,9 +151,10 @@ class LiveServer:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def signed_in(self) -> Browser:
+    def signed_in(self, username: str = USERNAME, password: str = PASSWORD) -> Browser:
+        """An HTTP session signed in as `username` (the `demo_server` has `demo`, `viewer`)."""
         browser = Browser(self.base_url)
-        browser.sign_in(USERNAME, PASSWORD)
+        browser.sign_in(username, password)
         return browser
 
     def wait_until_ready(self) -> None:
