@@ -2,7 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# What each target needs: serving the runtime only, tests and lint the dev tools too, the
+# benchmark its peers (LangGraph) as well. A stamp per set, renewed when pyproject.toml changes.
+SERVE_STAMP := $(VENV)/.installed-serve-$(SUM)
+STAMP := $(VENV)/.installed-dev-$(SUM)
+BENCH_STAMP := $(VENV)/.installed-bench-$(SUM)
 # npm ci writes this file; it is newer than the lock file once the lock file is installed.
 NODE_STAMP := frontend/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
@@ -13,11 +18,21 @@ PORT ?= 8000
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(PY) pyproject.toml
+$(SERVE_STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-serve-*
+	touch $@
+
+$(STAMP): $(SERVE_STAMP)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-dev-*
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	rm -f $(VENV)/.installed-bench-*
+	touch $@
 
 $(NODE_STAMP): frontend/package.json frontend/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \
@@ -29,9 +44,13 @@ $(NODE_STAMP): frontend/package.json frontend/package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
-serve: install
+serve: $(SERVE_STAMP) $(NODE_STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --remember .demo-login
+	@echo ""
+	@echo "Stepback: http://$(HOST):$(PORT)/  (sign in as below; the API is at /api/)"
+	@sed 's/^/  /' .demo-login
+	@echo ""
 	$(PY) -m daphne -b $(HOST) -p $(PORT) workflows_app.asgi:application
 
 test: install
@@ -46,7 +65,7 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install
+bench: $(BENCH_STAMP)
 	$(PY) -m bench
 
 coverage-report: install

@@ -142,6 +142,8 @@ class SchemaForm {
       this.raw.value = JSON.stringify(value ?? null, null, 2);
       this.ready = Promise.resolve();
     }
+    // Browser tests (and styles) can tell a form that is ready for input.
+    this.ready.then(() => { this.element.dataset.ready = ""; });
     this.showTab(this.schema ? "form" : "raw");
   }
 
@@ -220,6 +222,7 @@ class SchemaForm {
    * field errors beside the fields, anything else above the form. Returns the answer, or null.
    */
   async submit(call, button = null) {
+    await this.ready;
     let value;
     try {
       value = this.getValue();

@@ -69,6 +69,7 @@ class WorkflowPage:
         self.page = page
         page.goto(f"/workflows/{workflow_id}/")
         self.form = page.locator("form[data-start-form]")
+        expect(self.form.locator(".schema-form-widget[data-ready]")).to_be_visible()
 
     def field(self, name: str) -> Locator:
         """The generated form's input for a top-level field (`root.<name>`)."""
@@ -95,6 +96,7 @@ class InboxPage:
     def answer(self, task: Locator, values: dict[str, Any]) -> None:
         """Fill the generated answer form (strings and booleans) and send it."""
         form = task.locator("form[data-task-form]")
+        expect(form.locator(".schema-form-widget[data-ready]")).to_be_visible()
         for name, value in values.items():
             control = form.locator(f'[data-schemapath="root.{name}"] :is(input, select)').first
             if isinstance(value, bool):

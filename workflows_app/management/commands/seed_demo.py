@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import Permission, User
@@ -42,18 +43,33 @@ class Command(BaseCommand):
         parser.add_argument(
             "--again", action="store_true", help="Record another set of runs even if seeded"
         )
+        parser.add_argument(
+            "--remember",
+            metavar="FILE",
+            help="Keep the demo login in FILE (readable by you only) so it can be shown again; "
+            "when FILE is missing the users get new passwords",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = options["password"]
-        self._user("demo", ["view_run", "operate_run"], password, "operates: start, resume, ...")
-        self._user("viewer", ["view_run"], password, "views only")
+        remember = Path(options["remember"]) if options["remember"] else None
+        if remember is not None and not remember.exists() and not password:
+            password = secrets.token_urlsafe(9)  # the old one cannot be shown: set a new one
+        operator = self._user(
+            "demo", ["view_run", "operate_run"], password, "operates: start, resume, ..."
+        )
+        viewer = self._user("viewer", ["view_run"], password, "views only")
+        if remember is not None and "unchanged" not in operator + viewer:
+            remember.write_text(f"{operator}\n{viewer}\n")
+            remember.chmod(0o600)
         if Run.objects.filter(resource_id=DEMO).exists() and not options["again"]:
             self.stdout.write("Demo runs already recorded (use --again to record more).")
             return
         self.stdout.write("Recorded demo runs:")
         self._runs(User.objects.get(username="demo"))
 
-    def _user(self, name: str, codenames: list[str], password: str | None, role: str) -> None:
+    def _user(self, name: str, codenames: list[str], password: str | None, role: str) -> str:
+        """Create or update the user; the line that says how to sign in as it."""
         user, created = User.objects.get_or_create(
             username=name, defaults={"email": f"{name}@example.com"}
         )
@@ -69,7 +85,9 @@ class Command(BaseCommand):
                 content_type__app_label="workflows_app", codename__in=codenames
             )
         )
-        self.stdout.write(f"User {name!r} ({role}): {shown}")
+        line = f"User {name!r} ({role}): {shown}"
+        self.stdout.write(line)
+        return line
 
     def _runs(self, demo: User) -> None:
         recorded: list[tuple[str, str]] = []

@@ -1,0 +1,140 @@
+"""Screenshots of every page, on a laptop (light theme) and a phone (dark theme), into
+docs/screenshots/ (the README shows them).
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Serves a freshly seeded demo with Daphne on a free port (its own SQLite file, removed after),
+signs in as the demo operator and drives Debian's Chromium (/usr/bin/chromium) with Playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+PASSWORD = "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+SCREENS = {
+    "laptop": {"viewport": {"width": 1366, "height": 860}, "color_scheme": "light"},
+    "phone": {"viewport": {"width": 390, "height": 844}, "color_scheme": "dark"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def demo_server() -> Iterator[str]:
+    """A Daphne serving the seeded demo; its base URL."""
+    with tempfile.TemporaryDirectory() as directory:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(
+            STEPBACK_SQLITE_PATH=str(Path(directory) / "db.sqlite3"),
+            DJANGO_SETTINGS_MODULE="workflows_app.settings",
+        )
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "-v", "0"], cwd=REPO, env=env, check=True)
+        subprocess.run(
+            [*manage, "seed_demo", "--password", PASSWORD],
+            cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-p", str(port), "workflows_app.asgi:application"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("daphne did not start") from None
+                    time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def first_run(page: Page, query: str) -> str:
+    """The id of the newest run the runs list shows for `query`."""
+    page.goto(f"/?{query}")
+    row = page.locator("tr[data-run-id]").first
+    expect(row).to_be_visible()
+    run_id = row.get_attribute("data-run-id")
+    assert run_id
+    return run_id
+
+
+def pages(page: Page) -> Iterator[tuple[str, Callable[[], None]]]:
+    """(name, how to open it) for every page."""
+    # A nested workflow that succeeded (a failed run's traceback names this machine's paths).
+    nested = first_run(page, "workflow=order-fulfilment&status=success")
+    yield "runs", lambda: page.goto("/")
+    yield "runs-filtered", lambda: page.goto("/?status=failed")
+    yield "workflows", lambda: page.goto("/workflows/")
+    yield "workflow", lambda: page.goto("/workflows/order-fulfilment/")
+    yield "inbox", lambda: page.goto("/inbox/")
+    yield "inbox-answered", lambda: page.goto("/inbox/?show=answered")
+    yield "run", lambda: page.goto(f"/runs/{nested}/")
+
+
+def shoot(base_url: str, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium
+        browser = chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for screen, options in SCREENS.items():
+            context = browser.new_context(base_url=base_url, **options)  # type: ignore[arg-type]
+            page = context.new_page()
+            page.goto("/accounts/login/")
+            target = out / f"sign-in-{screen}.png"
+            page.screenshot(path=target)
+            written.append(target)
+            page.get_by_label("Username").fill("demo")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.locator("[data-username]")).to_be_visible()
+            for name, open_page in pages(page):
+                open_page()
+                page.wait_for_load_state("networkidle")
+                expect(page.locator(".alert-error:visible")).to_have_count(0)
+                target = out / f"{name}-{screen}.png"
+                page.screenshot(path=target, full_page=screen == "laptop")
+                written.append(target)
+            context.close()
+        browser.close()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    args = parser.parse_args()
+    with demo_server() as base_url:
+        for path in shoot(base_url, args.out):
+            print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+
+if __name__ == "__main__":
+    main()
