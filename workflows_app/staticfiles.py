@@ -20,6 +20,7 @@ from django.contrib.staticfiles.utils import get_files, matches_patterns
 from django.core.checks import CheckMessage
 from django.core.checks import Warning as CheckWarning
 from django.core.files.storage import FileSystemStorage
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -142,8 +143,8 @@ class FrontendFinder(BaseFinder):
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):
-    """WhiteNoise as Daphne needs it: file bodies stream as async iterators (Django warns about,
-    and buffers, a sync one under ASGI), and a `STATIC_ROOT` not collected yet is no error
+    """WhiteNoise as Daphne needs it: under ASGI file bodies stream as async iterators (Django
+    warns about, and buffers, a sync one there), and a `STATIC_ROOT` not collected yet is no error
     (the finders serve the same files)."""
 
     def add_files(self, root: str, prefix: str | None = None) -> None:
@@ -155,7 +156,7 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
     def serve(static_file: Any, request: HttpRequest) -> HttpResponse:
         """WhiteNoise's response, its body turned into an async iterator."""
         response: Any = WhiteNoiseMiddleware.serve(static_file, request)
-        if response.streaming and not response.is_async:
+        if isinstance(request, ASGIRequest) and response.streaming and not response.is_async:
             response.streaming_content = _chunks(response.streaming_content)
         return response  # type: ignore[no-any-return]
 

@@ -177,6 +177,7 @@ export class GraphView {
   constructor(container, graph, { onSelect = null, fitPadding = 24 } = {}) {
     this.container = container;
     this.fitPadding = fitPadding;
+    container.querySelector(".graph-loading")?.remove();
     this.canvas = h("div", { class: "graph-canvas", role: "img", "aria-label": "Workflow graph" });
     const zoomIn = h("button", { type: "button", class: "btn btn-small", title: "Zoom in" }, "+");
     const zoomOut = h("button", { type: "button", class: "btn btn-small", title: "Zoom out" }, "−");

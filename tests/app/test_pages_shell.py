@@ -94,8 +94,28 @@ def test_the_shell_names_the_user_and_marks_the_current_section(db: None, viewer
     assert 'action="/accounts/logout/"' in page
 
 
-def test_the_sign_in_page_needs_no_account_and_shows_the_form() -> None:
+def test_the_sign_in_page_needs_no_account_and_shows_the_form(db: None) -> None:
     page = client_for(None).get("/accounts/login/").content.decode()
 
     assert 'autocomplete="current-password"' in page
     assert "data-username" not in page
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_static_files_are_served_with_debug_on_and_off(db: None, settings, debug: bool) -> None:
+    settings.DEBUG = debug
+    settings.WHITENOISE_AUTOREFRESH = debug
+
+    response = client_for(None).get("/static/vendor/cytoscape.mjs")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert b"".join(response.streaming_content)[:20]
+    response.close()
+
+
+def test_a_package_file_is_not_served(db: None, settings) -> None:
+    settings.DEBUG = False
+    settings.WHITENOISE_AUTOREFRESH = False
+
+    assert client_for(None).get("/static/package.json").status_code == 404
