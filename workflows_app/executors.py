@@ -96,8 +96,12 @@ class ThreadExecutor:
         future.add_done_callback(lambda done: self._finished(run_id, done))
 
     async def _execute(self, workflow: Workflow, execution: Execution) -> None:
+        from workflows_app.storage import writes_on_this_loop
+
         try:
-            await self.engine.execute(workflow, execution)
+            # This loop runs nothing but executions: saves commit right here, without a hop.
+            with writes_on_this_loop():
+                await self.engine.execute(workflow, execution)
         finally:
             # The storage's database work ran on asgiref's shared thread, which lives as long
             # as the process: hand its connections back rather than keep them open forever.

@@ -184,10 +184,11 @@ def run_detail(run: Run) -> dict[str, Any]:
 
 def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
     """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first."""
-    run_seq = Run.objects.filter(run_id=run_id).values_list("seq", flat=True).first()
-    if run_seq is None:
+    found = Run.objects.filter(run_id=run_id).values_list("seq", "number").first()
+    if found is None:
         raise Http404(f"No run {run_id!r}.")
-    rows = list(Event.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")[: limit + 1])
+    run_seq, number = found
+    rows = list(Event.objects.of_run(number, after_seq).order_by("id")[: limit + 1])
     events = [event.as_dict() for event in rows[:limit]]
     return {
         "run_id": run_id,
@@ -201,10 +202,11 @@ def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
 
 def snapshot_list(run_id: str) -> dict[str, Any]:
     """`SnapshotListSerializer`: the stored moments of a run."""
-    run_seq = Run.objects.filter(run_id=run_id).values_list("seq", flat=True).first()
-    if run_seq is None:
+    found = Run.objects.filter(run_id=run_id).values_list("seq", "number").first()
+    if found is None:
         raise Http404(f"No run {run_id!r}.")
-    rows = Snapshot.objects.filter(run_id=run_id).order_by("seq").values_list("seq", "full")
+    run_seq, number = found
+    rows = Snapshot.objects.of_run(number).order_by("id").values_list("seq", "full")
     return {
         "run_id": run_id,
         "seq": run_seq,

@@ -16,12 +16,13 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from engines.core.errors import RunConflictError
 from engines.core.events import Event
-from engines.core.snapshot import RunSnapshot, StepRecords
+from engines.core.snapshot import RunSnapshot
 from engines.storage.base import RunPage, RunSummary
 from workflows_app import snapshots
 from workflows_app.models import SUMMARY_FIELDS, Run, RunQuerySet, to_datetime
 from workflows_app.models import Event as EventRow
-from workflows_app.storage.plan import GraphMemo, RunCache, WritePlan, plan_save
+from workflows_app.storage import loop_writes
+from workflows_app.storage.plan import GraphMemo, RunCache, WritePlan, plan_save, unsync
 from workflows_app.storage.sql import Statements, apply_task_changes
 
 log = logging.getLogger("workflows_app.storage")
@@ -81,13 +82,15 @@ class DjangoStorage:
         cache = plan.cache
         self._remember(run_id, cache)
         try:
-            await self._call(self._write, plan)
+            if loop_writes.wanted():
+                await self._write_on_this_loop(plan)
+            else:
+                await self._call(self._write, plan)
         except BaseException:
             # The records are marked synced but may not be stored: write everything next time.
             if self._runs.get(run_id) is cache:
                 del self._runs[run_id]
-            if isinstance(records, StepRecords) and records.synced_with is cache:
-                records.changed = None
+            unsync(records, cache)
             raise
         if plan.status not in snapshots.ACTIVE_STATUSES and self._runs.get(run_id) is cache:
             del self._runs[run_id]  # the run stopped: its next save starts from a load anyway
@@ -99,17 +102,38 @@ class DjangoStorage:
         if len(runs) > _MAX_CACHED_RUNS:
             del runs[next(iter(runs))]
 
-    def _write(self, plan: WritePlan) -> None:
-        """Write one planned save in a transaction, then publish it (on the DB thread)."""
-        connection = connections[self.using]
+    def _statements_for(self, connection: BaseDatabaseWrapper) -> Statements:
         statements = self._statements
         if statements is None or statements.vendor != connection.vendor:
             statements = self._statements = Statements(connection)
+        return statements
+
+    async def _write_on_this_loop(self, plan: WritePlan) -> None:
+        """Write one planned save on this thread (see `loop_writes`), then publish it."""
+        connection = await loop_writes.connection(self.using)
+        if connection.in_atomic_block or plan.tasks:
+            # Human tasks are written through the ORM, which runs on Django's own thread.
+            await self._call(self._write, plan)
+            return
+        try:
+            self._write_raw(connection, self._statements_for(connection), plan)
+        except IntegrityError as exc:
+            raise RunConflictError(f"Run {plan.run_id!r} was changed by another caller") from exc
+        except DatabaseError:
+            await loop_writes.discard(connection)
+            raise
+        self._publish(plan)
+
+    def _write(self, plan: WritePlan) -> None:
+        """Write one planned save in a transaction, then publish it (on the DB thread)."""
+        connection = connections[self.using]
+        statements = self._statements_for(connection)
         outer = connection.in_atomic_block
         try:
             if plan.tasks or outer or connection.queries_logged:
                 self._write_in_atomic(connection, statements, plan)
             else:
+                connection.ensure_connection()
                 self._write_raw(connection, statements, plan)
         except IntegrityError as exc:
             # Another writer created the run, or numbered its events, first.
@@ -147,8 +171,7 @@ class DjangoStorage:
     ) -> None:
         """The common write, outside any transaction of the caller: its own BEGIN and COMMIT
         on the driver's cursor (Django's `atomic` and cursor wrappers cost more than the
-        statements of a step boundary)."""
-        connection.ensure_connection()
+        statements of a step boundary). The connection is open."""
         with connection.wrap_database_errors:
             cursor = connection.connection.cursor()
             try:
