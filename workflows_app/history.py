@@ -1,7 +1,7 @@
 """A run as it was at any seq, from its snapshot rows, without replaying its events.
 
 The rows to fold are the last full row at or before the seq, then per level (highest first)
-the rows that passed each multiple of `LEVEL_BASE ** level` since, then the plain rows after
+the rows that passed each multiple of `cache.LEVEL_BASE ** level` since, then the plain rows after
 the last of those (see `workflows_app.models.Snapshot`): at most `LEVEL_BASE - 1` rows per
 level, however long the run. Two to five queries, whatever the run's length.
 """
@@ -15,7 +15,7 @@ from django.db import connections
 
 from workflows_app import snapshots
 from workflows_app.models import Snapshot, row_key
-from workflows_app.storage.cache import LEVEL_BASE, LEVELS
+from workflows_app.storage import cache
 
 Row = tuple[int, bool, dict[str, Any]]
 
@@ -93,8 +93,8 @@ def rows_at(number: int, seq: int, using: str) -> list[Row]:
         # row, as they were written.
         return _legacy_rows(reader, upto)
     position = base
-    for level in range(LEVELS, 0, -1):
-        span = LEVEL_BASE**level
+    for level in range(cache.LEVELS, 0, -1):
+        span = cache.LEVEL_BASE**level
         first = (position // span + 1) * span
         bounds = list(range(first, upto + 1, span))
         if not bounds:

@@ -23,7 +23,7 @@ from tests.storages import (
     sync_thread_connections_closed,  # noqa: F401  (a fixture)
 )
 from workflows_app.models import Run
-from workflows_app.storage import LEVEL_BASE, DjangoStorage
+from workflows_app.storage import DjangoStorage, cache
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -171,7 +171,13 @@ def test_a_delta_lists_the_keys_a_loop_dropped(stored_run: Run) -> None:
 # -- long runs: level rows ----------------------------------------------------------------------
 
 
-LONG_LOOPS = 260  # about 1,300 events: rows of level 1 and one of level 2
+LONG_LOOPS = 260  # about 1,300 events
+SMALL_BASE = 16  # levels every 16 and 256 events: rows of level 1 and a few of level 2
+
+
+@pytest.fixture(autouse=True)
+def small_levels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "LEVEL_BASE", SMALL_BASE)
 
 
 @pytest.fixture
@@ -189,7 +195,7 @@ def long_run() -> Run:
 
 def test_a_long_run_writes_rows_of_every_level_its_seq_passes(long_run: Run) -> None:
     levels = set(long_run.snapshots.values_list("level", flat=True))
-    assert long_run.seq > LEVEL_BASE**2
+    assert long_run.seq > SMALL_BASE**2
     assert levels == {0, 1, 2}
 
 
@@ -207,4 +213,4 @@ def test_a_long_run_at_any_seq_folds_a_bounded_number_of_rows(long_run: Run) -> 
 
     assert long_run.number is not None
     longest = max(len(rows_at(long_run.number, seq, "default")) for seq in range(1, long_run.seq))
-    assert longest <= 1 + 2 * (LEVEL_BASE - 1) + LEVEL_BASE
+    assert longest <= 1 + 2 * (SMALL_BASE - 1) + SMALL_BASE

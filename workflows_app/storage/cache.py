@@ -9,21 +9,26 @@ from engines.core.snapshot import RunSnapshot
 from workflows_app.models import WorkflowGraph
 from workflows_app.snapshots import dumps
 
-LEVEL_BASE = 32
+LEVEL_BASE = 256
 """A write whose seq passes a multiple of `LEVEL_BASE ** L` is a snapshot row of level L: it
 also holds every record changed since the previous row of level L or more. Rebuilding the run
-at a seq then folds at most `LEVEL_BASE - 1` rows per level after the last full row."""
+at a seq then folds at most `LEVEL_BASE - 1` rows per level after the last full row.
 
-LEVELS = 6  # LEVEL_BASE ** 6 = 2 ** 30, beyond any seq a run reaches
+Each level stores every record once more (the latest version per window), so few levels keep a
+step's bytes low: runs below `LEVEL_BASE ** 2` events (about 30,000 steps) have level 1 only.
+Read at call time, so a test may lower it."""
+
+LEVELS = 4  # LEVEL_BASE ** 4 = 2 ** 32, the last seq a run can have
 
 
 def level_of(previous_seq: int, seq: int) -> int:
     """The level of a write that moves a run from `previous_seq` to `seq`: the highest L for
     which it passes a multiple of `LEVEL_BASE ** L` (0: none)."""
-    level, span = 0, LEVEL_BASE
+    base = LEVEL_BASE
+    level, span = 0, base
     while level < LEVELS and previous_seq // span < seq // span:
         level += 1
-        span *= LEVEL_BASE
+        span *= base
     return level
 
 

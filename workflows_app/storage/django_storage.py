@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from engines.core.errors import RunConflictError
@@ -158,7 +158,7 @@ class DjangoStorage:
                     statements.write(cursor, plan, raw=False)
             else:
                 with connection.wrap_database_errors:
-                    raw = connection.connection.cursor()
+                    raw = statements.cursor(connection.connection)
                     try:
                         statements.write(raw, plan, raw=True)
                     finally:
@@ -172,8 +172,11 @@ class DjangoStorage:
         """The common write, outside any transaction of the caller: its own BEGIN and COMMIT
         on the driver's cursor (Django's `atomic` and cursor wrappers cost more than the
         statements of a step boundary). The connection is open."""
+        if plan.delta and statements.pipelined:
+            self._write_pipelined(connection, statements, plan)
+            return
         with connection.wrap_database_errors:
-            cursor = connection.connection.cursor()
+            cursor = statements.cursor(connection.connection)
             try:
                 cursor.execute(statements.begin)
                 try:
@@ -185,6 +188,30 @@ class DjangoStorage:
                 cursor.execute("COMMIT")
             finally:
                 cursor.close()
+
+    def _write_pipelined(
+        self, connection: BaseDatabaseWrapper, statements: Statements, plan: WritePlan
+    ) -> None:
+        """A delta write on PostgreSQL sent as one batch (psycopg's pipeline mode): one round
+        trip instead of one per statement. The seq compare-and-set cannot read the update's
+        row count before the batch ends, so a statement fails (and aborts the transaction,
+        COMMIT included) when the update found nothing."""
+        raw = connection.connection
+        cursor = statements.cursor(raw)
+        try:
+            try:
+                with connection.wrap_database_errors, raw.pipeline():
+                    cursor.execute(statements.begin)
+                    statements.write(cursor, plan, raw=True, pipelined=True)
+                    cursor.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    cursor.execute("ROLLBACK")
+                if isinstance(exc, DataError):  # the compare-and-set's division by zero
+                    statements.refuse(cursor, plan)
+                raise
+        finally:
+            cursor.close()
 
     def _publish(self, plan: WritePlan) -> None:
         """Tell watchers (never raises: they catch up from the database)."""

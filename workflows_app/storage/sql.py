@@ -50,6 +50,8 @@ class Statements:
         self.quote = connection.ops.quote_name
         # PostgreSQL stores JSON as jsonb: the encoded text is cast; SQLite keeps the text.
         self.as_json = "%s::jsonb" if self.vendor == "postgresql" else "%s"
+        # PostgreSQL: a delta write goes as one batch (`DjangoStorage._write_pipelined`).
+        self.pipelined = self.vendor == "postgresql"
         mode = getattr(connection, "transaction_mode", None)  # SQLite: IMMEDIATE in settings
         self.begin = f"BEGIN {mode}" if mode else "BEGIN"
         quote = self.quote
@@ -62,6 +64,11 @@ class Statements:
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         self.select_run = (
             f"SELECT {seq}, {quote('number')} FROM {self.run_table} WHERE {self.run_pk} = %s{lock}"
+        )
+        # Fails (division by zero) unless the run now has the seq the write gives it.
+        self.check_run = (
+            f"SELECT 1 / (SELECT COUNT(*) FROM {self.run_table} "
+            f"WHERE {self.run_pk} = %s AND {seq} = %s)"
         )
         self.number_run = (
             f"UPDATE {self.run_table} SET {quote('number')} = %s WHERE {self.run_pk} = %s"
@@ -101,6 +108,20 @@ class Statements:
             f"INSERT INTO {self.table(Snapshot)} ({columns}) VALUES ({marks}) "
             f"ON CONFLICT ({quote('id')}) DO UPDATE SET {replaced}"
         )
+
+    def cursor(self, driver_connection: Any) -> Any:
+        """A cursor of the driver's connection for the write's statements.
+
+        On PostgreSQL, one that binds parameters on the server and prepares each statement
+        once per connection: Django's cursors send every query as new text, which the server
+        parses and plans again at every step boundary.
+        """
+        if self.vendor != "postgresql":
+            return driver_connection.cursor()
+        import psycopg
+
+        driver_connection.prepare_threshold = 0
+        return psycopg.Cursor(driver_connection)
 
     run_columns = (
         "workflow_id", "definition_hash", "engine", "status", "input", "result", "error",
@@ -142,9 +163,11 @@ class Statements:
         adapt = self.adapt_time
         return [adapt(to_datetime(values[n])) if n in _TIMES else values[n] for n in names]
 
-    def write(self, cursor: Any, plan: WritePlan, *, raw: bool) -> None:
+    def write(self, cursor: Any, plan: WritePlan, *, raw: bool, pipelined: bool = False) -> None:
         """Execute `plan` (the caller holds the transaction); `RunConflictError` when the
-        stored seq is not the one the plan continues. `raw`: `cursor` is the driver's own."""
+        stored seq is not the one the plan continues. `raw`: `cursor` is the driver's own.
+        `pipelined`: results arrive only at the end, so a failing statement stands in for
+        reading the update's row count."""
         run_id = plan.run_id
         execute, executemany = self._executors(cursor, raw)
         if plan.graph is not None:
@@ -154,7 +177,9 @@ class Statements:
             names = plan.run_update
             values = self.run_values(plan, names)
             execute(self.update_run(names, True), [*values, run_id, plan.expected_seq])
-            if cursor.rowcount != 1:
+            if pipelined:
+                execute(self.check_run, [run_id, plan.seq])
+            elif cursor.rowcount != 1:
                 self._refuse(execute, cursor, plan)
         else:
             self._write_run(execute, cursor, plan)
@@ -189,6 +214,11 @@ class Statements:
             return cursor.executemany(_qmarks(sql), params)
 
         return execute, executemany
+
+    def refuse(self, cursor: Any, plan: WritePlan) -> None:
+        """Raise the `RunConflictError` of a refused write, from a raw cursor (after rollback)."""
+        execute, _ = self._executors(cursor, True)
+        self._refuse(execute, cursor, plan)
 
     def _refuse(self, execute: Callable[..., Any], cursor: Any, plan: WritePlan) -> None:
         execute(self.select_run, [plan.run_id])
