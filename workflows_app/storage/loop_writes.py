@@ -64,3 +64,11 @@ async def discard(conn: BaseDatabaseWrapper) -> None:
     """Close a connection that failed, so the next write opens a fresh one."""
     with contextlib.suppress(Exception):
         await asyncio.to_thread(_shared, conn, conn.close)
+
+
+async def release() -> None:
+    """Close this thread's database connections (when its loop has nothing left to execute:
+    an idle connection must not hold the database, which PostgreSQL then cannot drop)."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            await discard(conn)
