@@ -33,6 +33,8 @@ from engines import DefaultEngine, RunResult, Step, StepContext, Workflow
 T = TypeVar("T")
 
 LISTING_DB = "listing"  # the database alias of L1 (its own file, apart from W4's runs)
+POSTGRES_DB = "pg"  # the alias of the PostgreSQL workloads, when a database is given
+POSTGRES_ENV = "STEPBACK_BENCH_DATABASE_URL"
 LISTING_RUNS = 100_000
 PAGE = 50
 
@@ -60,14 +62,42 @@ def setup_django() -> str:
     _configured.append(folder)
     default = settings.DATABASES["default"]
     settings.DATABASES[LISTING_DB] = {**default, "NAME": os.path.join(folder, "l1.sqlite3")}
+    aliases = ["default", LISTING_DB]
+    url = postgres_url()
+    if url is not None:
+        import dj_database_url
+
+        settings.DATABASES[POSTGRES_DB] = {
+            **dj_database_url.parse(url),
+            "CONN_HEALTH_CHECKS": False,
+            "TIME_ZONE": None,
+            "ATOMIC_REQUESTS": False,
+            "AUTOCOMMIT": True,
+            "OPTIONS": {},
+            "TEST": {},
+        }
+        aliases.append(POSTGRES_DB)
     from django.core.management import call_command
 
     def migrate() -> None:
-        for alias in ("default", LISTING_DB):
+        for alias in aliases:
             call_command("migrate", database=alias, verbosity=0, interactive=False)
 
     in_thread(migrate)  # the bench's callers are coroutines: Django wants its own thread
     return folder
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL database of the PostgreSQL workloads (`STEPBACK_BENCH_DATABASE_URL`), or
+    None: they are skipped. Its tables are created (migrated) and emptied by the bench."""
+    return os.environ.get(POSTGRES_ENV, "").strip() or None
+
+
+def require_postgres() -> str:
+    url = postgres_url()
+    if url is None:
+        raise BenchError(f"set {POSTGRES_ENV} to a PostgreSQL database for this workload")
+    return url
 
 
 def app(module: str) -> Any:
@@ -117,12 +147,12 @@ def persisted_chain_workflow(n: int, wait: bool) -> Workflow:
     return wf.commit()
 
 
-def _check_stored(result: RunResult, n: int, per_step: bool) -> None:
+def _check_stored(result: RunResult, n: int, per_step: bool, using: str = "default") -> None:
     run_model = app("models").Run
     workloads.expect(result, {"i": n})
 
     def counts() -> tuple[int, int, int, int, str]:
-        row = run_model.objects.get(pk=result.run_id)
+        row = run_model.objects.using(using).get(pk=result.run_id)
         return (
             row.seq,
             row.events.count(),
@@ -142,17 +172,20 @@ def _check_stored(result: RunResult, n: int, per_step: bool) -> None:
         raise BenchError(f"expected a write per step, got {snapshots} snapshot rows for {n}")
 
 
-def chain(n: int, per_step: bool = False) -> Subject:
-    """W4 (or W4-per-step with `per_step`): the `n`-step chain on `DjangoStorage` over SQLite."""
+def chain(n: int, per_step: bool = False, using: str = "default") -> Subject:
+    """W4 (or W4-per-step with `per_step`): the `n`-step chain on `DjangoStorage` over SQLite
+    (or the database `using`), run as the thread executor runs it: on a loop of its own, whose
+    saves commit on its thread (`writes_on_this_loop`)."""
     setup_django()
-    storage_class = app("storage").DjangoStorage
+    storage = app("storage")
     wf = persisted_chain_workflow(n, wait=per_step)
 
     async def prepare() -> DefaultEngine:
-        return DefaultEngine(storage=storage_class(engine_name="default"))
+        return DefaultEngine(storage=storage.DjangoStorage(using=using, engine_name="default"))
 
     async def run(engine: DefaultEngine) -> RunResult:
-        return await wf.create_run(engine=engine).start(input_data={"i": 0})
+        with storage.writes_on_this_loop():
+            return await wf.create_run(engine=engine).start(input_data={"i": 0})
 
     async def finish(engine: DefaultEngine) -> None:
         await engine.aclose()
@@ -163,13 +196,20 @@ def chain(n: int, per_step: bool = False) -> Subject:
         run=run,
         prepare=prepare,
         finish=finish,
-        check=lambda result: _check_stored(result, n, per_step),
+        check=lambda result: _check_stored(result, n, per_step, using),
     )
 
 
 def chain_per_step(n: int) -> Subject:
     """W4-per-step: every step waits once, so every step boundary is a commit."""
     return chain(n, per_step=True)
+
+
+def chain_per_step_postgres(n: int) -> Subject:
+    """W4-per-step on PostgreSQL (`STEPBACK_BENCH_DATABASE_URL`)."""
+    require_postgres()
+    setup_django()
+    return chain(n, per_step=True, using=POSTGRES_DB)
 
 
 # -- L1: the runs list ------------------------------------------------------------------------

@@ -137,6 +137,51 @@ def chain_sqlite(n: int, mode: str = "sync") -> Subject:
     )
 
 
+def chain_postgres(url: str, n: int, mode: str = "sync") -> Subject:
+    """W4-per-step on PostgreSQL: the chain checkpointed by `PostgresSaver`
+    (langgraph-checkpoint-postgres) with `durability="sync"`. Its tables are created in the
+    database at `url` and dropped at the end."""
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    connection = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    saver = PostgresSaver(connection)
+    saver.setup()
+    graph = chain_graph(n, mode, checkpointer=saver)
+    threads = iter(range(1_000_000))
+
+    async def run(_state: Any) -> Any:
+        config = {
+            "configurable": {"thread_id": f"w4pg-{next(threads)}"},
+            "recursion_limit": _limit(n),
+        }
+        if mode == "sync":
+            return graph.invoke({"i": 0}, config, durability="sync")
+        raise BenchError("measure W4 on PostgreSQL with --peer-mode sync")
+
+    async def teardown() -> None:
+        drop_postgres_checkpoints(connection)
+        connection.close()
+
+    return Subject(
+        name="langgraph",
+        steps=n,
+        run=run,
+        check=lambda result: _expect(result, "i", n),
+        teardown=teardown,
+    )
+
+
+POSTGRES_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations")
+
+
+def drop_postgres_checkpoints(connection: Any) -> None:
+    """Remove `PostgresSaver`'s tables (they live in the bench's database)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS " + ", ".join(POSTGRES_TABLES))
+
+
 # -- W2: fan-out and join -----------------------------------------------------------------------
 
 

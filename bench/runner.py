@@ -19,26 +19,34 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bench import django_workloads, workloads
-from bench.timing import Subject, Timing, measure, profile_call
+from bench import django_workloads, floors, workloads
+from bench.timing import Subject, Timing, measure, measure_pair, profile_call
 
 
 @dataclass(frozen=True)
 class Target:
-    """Either a minimum speed-up over LangGraph or a maximum Stepback time."""
+    """A minimum speed-up over LangGraph, a maximum Stepback time, or a maximum ratio of
+    Stepback's time to the floor's measured in the same run."""
 
     min_ratio: float | None = None
     max_ms: float | None = None
+    max_floor_ratio: float | None = None
 
     def describe(self) -> str:
         if self.max_ms is not None:
             return f"<= {self.max_ms:g} ms"
+        if self.max_floor_ratio is not None:
+            return f"<= {self.max_floor_ratio:g}x floor"
         return f">= {self.min_ratio:g}x"
 
-    def met(self, stepback_s: float, ratio: float | None) -> bool | None:
+    def met(
+        self, stepback_s: float, ratio: float | None, floor_ratio: float | None = None
+    ) -> bool | None:
         """True/False, or None when the figure it needs is missing."""
         if self.max_ms is not None:
             return stepback_s * 1000 <= self.max_ms
+        if self.max_floor_ratio is not None:
+            return None if floor_ratio is None else floor_ratio <= self.max_floor_ratio
         if ratio is None or self.min_ratio is None:
             return None
         return ratio >= self.min_ratio
@@ -55,6 +63,7 @@ class Workload:
     target: Target
     stepback: Callable[[int], Subject]
     peer: Callable[[Any, int, str], Subject] | None  # None: Stepback only, for its own target
+    floor: Callable[[int], Subject] | None = None  # the hand-written floor, timed alongside
 
     def label(self, size: int) -> str:
         return self.title.format(n=size, at=workloads.fork_point(size))
@@ -102,9 +111,22 @@ WORKLOADS: tuple[Workload, ...] = (
         title="chain of {n} steps that each wait, so every step commits to Django/SQLite",
         full=1000,
         quick=100,
-        target=Target(min_ratio=20),
+        target=Target(max_floor_ratio=1.5),
         stepback=django_workloads.chain_per_step,
         peer=lambda peers, n, mode: peers.chain_sqlite(n, mode),
+        floor=floors.sqlite_chain,
+    ),
+    Workload(
+        key="W4-per-step-pg",
+        title="chain of {n} steps that each wait, every step a commit to Django/PostgreSQL",
+        full=1000,
+        quick=100,
+        target=Target(max_floor_ratio=1.5),
+        stepback=django_workloads.chain_per_step_postgres,
+        peer=lambda peers, n, mode: peers.chain_postgres(
+            django_workloads.require_postgres(), n, mode
+        ),
+        floor=lambda n: floors.postgres_chain(django_workloads.require_postgres(), n),
     ),
     Workload(
         key="W5",
@@ -136,6 +158,7 @@ class Row:
     steps: int = 0
     stepback: Timing | None = None
     langgraph: Timing | None = None
+    floor: Timing | None = None
     peer_steps: int = 0
     peer_note: str | None = None
     error: str | None = None
@@ -147,12 +170,21 @@ class Row:
         return self.langgraph.best / self.stepback.best
 
     @property
+    def floor_ratio(self) -> float | None:
+        """Stepback's time over the floor's (best of each, per step)."""
+        if self.stepback is None or self.floor is None:
+            return None
+        return (self.stepback.best / max(self.steps, 1)) / (
+            self.floor.best / max(self.peer_steps or self.steps, 1)
+        )
+
+    @property
     def verdict(self) -> str:
         if self.error is not None:
             return "CRASH"
         if self.stepback is None:
             return "-"
-        met = self.workload.target.met(self.stepback.best, self.ratio)
+        met = self.workload.target.met(self.stepback.best, self.ratio, self.floor_ratio)
         if met is None:
             return "n/a"
         return "PASS" if met else "MISS"
@@ -174,8 +206,10 @@ class Row:
             "size": self.size,
             "stepback": side(self.stepback, self.steps),
             "langgraph": side(self.langgraph, self.peer_steps),
+            "floor": side(self.floor, self.steps),
             "langgraph_note": self.peer_note,
             "ratio": self.ratio,
+            "floor_ratio": self.floor_ratio,
             "target": self.workload.target.describe(),
             "verdict": self.verdict,
             "error": self.error,
@@ -214,7 +248,12 @@ async def measure_row(
     try:
         subject = workload.stepback(size)
         row.steps = subject.steps
-        row.stepback = await measure(subject, args.repeat, args.budget)
+        if workload.floor is not None:
+            # Floor and Stepback alternate call by call, so both see the same machine.
+            floor = workload.floor(size)
+            row.stepback, row.floor = await measure_pair(subject, floor, args.repeat)
+        else:
+            row.stepback = await measure(subject, args.repeat, args.budget)
         if workload.peer is None:
             pass  # measured against its own target only
         elif peers is None:
@@ -244,7 +283,9 @@ def render(rows: Sequence[Row]) -> str:
         "Stepback",
         "LangGraph",
         "SB us/step",
+        "floor us/step",
         "LG us/step",
+        "SB/floor",
         "ratio LG/SB",
         "target",
         "result",
@@ -252,13 +293,16 @@ def render(rows: Sequence[Row]) -> str:
     lines = [header]
     for row in rows:
         ratio = row.ratio
+        floor_ratio = row.floor_ratio
         lines.append(
             (
                 f"{row.workload.key} {row.workload.label(row.size)}",
                 _ms(row.stepback),
                 _ms(row.langgraph),
                 _us(row.stepback, row.steps),
+                _us(row.floor, row.steps),
                 _us(row.langgraph, row.peer_steps),
+                "-" if floor_ratio is None else f"{floor_ratio:.2f}x",
                 "-" if ratio is None else f"{ratio:.1f}x",
                 row.workload.target.describe(),
                 row.verdict,

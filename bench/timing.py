@@ -122,3 +122,23 @@ async def measure(subject: Subject, repeat: int = 5, budget: float = 10.0) -> Ti
     finally:
         await subject.teardown()
     return timing
+
+
+async def measure_pair(first: Subject, second: Subject, repeat: int = 5) -> tuple[Timing, Timing]:
+    """Time two subjects call by call, alternating (after one warm-up each), so that both see
+    the same machine: on a shared machine a load spike then hits both sides alike."""
+    timings = (Timing(), Timing())
+    subjects = (first, second)
+    for subject in subjects:
+        await subject.setup()
+    try:
+        for subject in subjects:
+            await _call(subject)
+        for _ in range(max(repeat, 1)):
+            for subject, timing in zip(subjects, timings, strict=True):
+                elapsed, timing.result = await _call(subject)
+                timing.times.append(elapsed)
+    finally:
+        for subject in subjects:
+            await subject.teardown()
+    return timings

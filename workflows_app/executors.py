@@ -77,6 +77,7 @@ class ThreadExecutor:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._futures: dict[str, set[concurrent.futures.Future[Any]]] = {}
+        self._executing = 0  # executions on the loop (only the loop's thread touches it)
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -96,12 +97,21 @@ class ThreadExecutor:
         future.add_done_callback(lambda done: self._finished(run_id, done))
 
     async def _execute(self, workflow: Workflow, execution: Execution) -> None:
+        from workflows_app.storage import loop_writes
+
+        self._executing += 1
         try:
-            await self.engine.execute(workflow, execution)
+            # This loop runs nothing but executions: saves commit right here, without a hop.
+            with loop_writes.writes_on_this_loop():
+                await self.engine.execute(workflow, execution)
         finally:
-            # The storage's database work ran on asgiref's shared thread, which lives as long
-            # as the process: hand its connections back rather than keep them open forever.
+            self._executing -= 1
+            # The storage's reads ran on asgiref's shared thread, which lives as long as the
+            # process: hand its connections back rather than keep them open forever; this
+            # loop's own connection goes too once nothing executes here.
             await sync_to_async(connections.close_all)()
+            if not self._executing:
+                await loop_writes.release()
 
     def _finished(self, run_id: str, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:

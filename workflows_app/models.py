@@ -10,12 +10,13 @@ only writer.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from engines.core.events import Event as EngineEvent
 from engines.core.snapshot import RunSnapshot
@@ -25,6 +26,7 @@ from workflows_app.queries import LISTING_FIELDS, SUMMARY_FIELDS, RunQuerySet, i
 
 __all__ = [
     "LISTING_FIELDS",
+    "SEQ_BITS",
     "SUMMARY_FIELDS",
     "Event",
     "HumanTask",
@@ -35,6 +37,7 @@ __all__ = [
     "StepRecord",
     "WorkflowGraph",
     "iso",
+    "row_key",
     "to_datetime",
 ]
 
@@ -59,6 +62,77 @@ def _duration(
     if started is None:
         return None
     return max(((finished or updated) - started).total_seconds(), 0.0)
+
+
+SEQ_BITS = 32
+"""An event or snapshot row's key is `run.number << SEQ_BITS | seq` (see `row_key`)."""
+_MAX_SEQ = (1 << SEQ_BITS) - 1
+_MAX_NUMBER = (1 << 30) - 1
+
+
+def row_key(number: int, seq: int) -> int:
+    """The primary key of a run's event or snapshot row at `seq`.
+
+    One integer orders every row of a run by seq and keeps the runs apart, so the table itself
+    (SQLite keeps a table in the order of an integer primary key) is the only index those rows
+    need: a write touches one B-tree per table instead of a table and a unique (run, seq) index,
+    and reading a run's rows is a range of keys.
+    """
+    if not 0 < number <= _MAX_NUMBER:
+        raise ValueError(f"run number {number} is out of range")
+    if not 0 <= seq <= _MAX_SEQ:
+        raise ValueError(f"seq {seq} is out of range (a run holds at most {_MAX_SEQ} events)")
+    return (number << SEQ_BITS) | seq
+
+
+class RunSeqKey(models.BigIntegerField):  # type: ignore[type-arg]
+    """The primary key of `Event` and `Snapshot`: `row_key(run.number, seq)`, filled in from
+    the row's run and seq when it is inserted (also by `bulk_create`).
+
+    SQLite makes a column the table's own key (its rowid) only when it is declared exactly
+    `integer primary key`; any other type name would add a separate index.
+    """
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        if connection.vendor == "sqlite":
+            return "integer"
+        return super().db_type(connection)
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = getattr(model_instance, self.attname)
+        if value is None:
+            number = model_instance.run.assign_number()  # type: ignore[attr-defined]
+            value = row_key(number, model_instance.seq)  # type: ignore[attr-defined]
+            setattr(model_instance, self.attname, value)
+        return value
+
+
+class Counter(models.Model):
+    """Named counters that only go up (`run` numbers the runs)."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value}"
+
+    @staticmethod
+    def next_sql(vendor: str) -> str:
+        """The statement that takes the next value of counter `%s` (one row back: the value)."""
+        table = Counter._meta.db_table
+        return f'UPDATE "{table}" SET "value" = "value" + 1 WHERE "name" = %s RETURNING "value"'
+
+    @classmethod
+    def take(cls, name: str, *, using: str) -> int:
+        """The next value of counter `name` (created at 1)."""
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(cls.next_sql(connection.vendor), [name])
+            row = cursor.fetchone()
+            if row is not None:
+                return int(row[0])
+        cls.objects.using(using).get_or_create(name=name, defaults={"value": 0})
+        return cls.take(name, using=using)
 
 
 def path_of(key: str) -> list[str]:
@@ -120,6 +194,8 @@ class Run(models.Model):
     parent_run_id = models.CharField(max_length=64, null=True, blank=True)
     fork_step = models.CharField(max_length=500, null=True, blank=True)
     seq = models.IntegerField(default=0, help_text="seq of the last stored event")
+    # Numbers the run's event and snapshot rows (`row_key`); given at the run's first write.
+    number = models.BigIntegerField(unique=True, null=True, blank=True, editable=False)
     step_counts = models.JSONField(default=dict, blank=True, help_text="steps by status")
     stored_graph = models.ForeignKey(
         WorkflowGraph, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
@@ -165,14 +241,40 @@ class Run(models.Model):
         self.__dict__["_pending_graph"] = dict(value or {})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save the row, storing an assigned `graph` first."""
+        """Save the row, storing an assigned `graph` first and numbering a new run."""
+        using = kwargs.get("using") or self._state.db or router.db_for_write(Run, instance=self)
         pending = self.__dict__.pop("_pending_graph", None)
         if pending is not None:
-            using = kwargs.get("using") or self._state.db
             self.stored_graph = (
                 WorkflowGraph.store(pending, self.workflow_id, using=using) if pending else None
             )
+        if self.number is None:
+            self.number = Counter.take("run", using=using)
         super().save(*args, **kwargs)
+
+    def assign_number(self) -> int:
+        """The run's number, taking (and storing) one if it has none yet."""
+        if self.number is None:
+            using = self._state.db or router.db_for_write(Run, instance=self)
+            self.number = Counter.take("run", using=using)
+            if self._state.adding is False:
+                Run.objects.using(using).filter(pk=self.pk).update(number=self.number)
+        return self.number
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        """Delete the run with its events, snapshots, step records and tasks."""
+        using = kwargs.get("using") or self._state.db
+        return Run.objects.using(using).filter(pk=self.pk).delete()
+
+    @property
+    def events(self) -> models.QuerySet[Event]:
+        """The run's events (a range of keys; oldest first by `order_by("seq")`)."""
+        return Event.objects.using(self._state.db).of_run(self.number)
+
+    @property
+    def snapshots(self) -> models.QuerySet[Snapshot]:
+        """The run's snapshot rows (a range of keys)."""
+        return Snapshot.objects.using(self._state.db).of_run(self.number)
 
     @property
     def duration(self) -> float | None:
@@ -254,17 +356,14 @@ class Run(models.Model):
         return RunSnapshot.from_dict(snapshots.snapshot_dict(self.head, current, self.graph))
 
     def snapshot_at(self, seq: int) -> RunSnapshot | None:
-        """The run as stored at `seq`: the greatest stored snapshot at or before it (the last
-        full one with the deltas after it), or None when nothing was stored that early."""
-        shots = self.snapshots.using(self._state.db)
-        base = shots.filter(full=True, seq__lte=seq).order_by("-seq").values_list("seq").first()
-        if base is None:
+        """The run as stored at `seq`: the greatest stored snapshot at or before it, or None
+        when nothing was stored that early (see `workflows_app.history`)."""
+        from workflows_app import history
+
+        try:
+            head, steps = history.fold_at(self.number, seq, self._state.db or "default")
+        except LookupError:
             return None
-        rows = shots.filter(seq__gte=base[0], seq__lte=seq).order_by("seq")
-        folded = snapshots.fold(rows.values_list("data", flat=True))
-        if folded is None:
-            return None
-        head, steps = folded
         return RunSnapshot.from_dict(snapshots.snapshot_dict(head, steps, self.graph))
 
     def events_after(self, after_seq: int = 0, limit: int | None = None) -> list[EngineEvent]:
@@ -272,20 +371,64 @@ class Run(models.Model):
         return Event.read(self.run_id, after_seq, limit, using=self._state.db)
 
 
-class Event(models.Model):
-    """One event of a run's append-only log. Never updated."""
+class RunRowQuerySet(models.QuerySet[Any]):
+    """Rows keyed by `row_key`: a run's rows are a range of primary keys."""
 
-    # No index of its own: the unique constraint's index starts with the run.
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
+    def of_run(
+        self, number: int | None, after_seq: int | None = None, upto_seq: int | None = None
+    ) -> Any:
+        """The rows of the run numbered `number` with `after_seq < seq <= upto_seq` (every
+        row, seq 0 included, without bounds)."""
+        if number is None:
+            return self.none()
+        high = row_key(number, _MAX_SEQ if upto_seq is None else max(min(upto_seq, _MAX_SEQ), 0))
+        if after_seq is None or after_seq < 0:
+            return self.filter(pk__gte=row_key(number, 0), pk__lte=high)
+        return self.filter(pk__gt=row_key(number, min(after_seq, _MAX_SEQ)), pk__lte=high)
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        """`QuerySet.bulk_create`, keying each row first (Django only fills in keys it
+        generates itself for a row without one)."""
+        rows = list(objs)
+        for row in rows:
+            if row.pk is None:
+                row.pk = row_key(row.run.assign_number(), row.seq)
+        return super().bulk_create(rows, *args, **kwargs)
+
+    def of_runs(self, numbers: Iterable[int]) -> Any:
+        """The rows of every run numbered in `numbers`."""
+        ranges = models.Q()
+        for number in numbers:
+            ranges |= models.Q(pk__gte=row_key(number, 0), pk__lte=row_key(number, _MAX_SEQ))
+        return self.filter(ranges) if ranges else self.none()
+
+
+class Event(models.Model):
+    """One event of a run's append-only log. Never updated.
+
+    Keyed by `row_key(run.number, seq)`, which also makes (run, seq) unique. `run` is a plain
+    column (no index, no database constraint): rows are found by key range, and a run's rows
+    are deleted with it by `RunQuerySet.delete`.
+    """
+
+    id = RunSeqKey(primary_key=True, editable=False)
+    run = models.ForeignKey(
+        Run,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     seq = models.IntegerField()
     type = models.CharField(max_length=32)
     path = models.CharField(max_length=500, blank=True, default="", help_text="dotted step path")
     ts = models.FloatField(help_text="seconds since the epoch")
     payload = models.JSONField(default=dict, blank=True)
 
+    objects = RunRowQuerySet.as_manager()
+
     class Meta:
-        ordering = ["run", "seq"]
-        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="event_run_seq")]
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.seq} {self.type} {self.path}"
@@ -297,8 +440,10 @@ class Event(models.Model):
         """The events of `run_id` with seq > `after_seq` (at most `limit`), in order."""
         if limit is not None and limit <= 0:
             return []
-        qs = Event.objects.using(using).filter(run_id=run_id, seq__gt=max(after_seq, 0))
-        rows = qs.order_by("seq").values_list("type", "seq", "ts", "path", "payload")
+        number = Run.objects.using(using).filter(pk=run_id).values_list("number", flat=True)
+        found = number.first()
+        qs = Event.objects.using(using).of_run(found, max(after_seq, 0))
+        rows = qs.order_by("id").values_list("type", "seq", "ts", "path", "payload")
         if limit is not None:
             rows = rows[:limit]
         return [
@@ -321,21 +466,32 @@ class Event(models.Model):
 class Snapshot(models.Model):
     """The run as of one stored write (`seq`: the last event it includes).
 
-    A `full` snapshot holds every step record; the others hold only the records that write
-    changed (`data["steps"]`) and the keys it removed, so a long run costs O(changes), not
-    O(steps x writes). The run at any moment is the last full snapshot at or before it with the
-    later deltas applied (`DjangoStorage.snapshot_at`).
+    `data` holds what that write changed (see `workflows_app.snapshots`): the run's head and
+    the step records it changed. A `full` row holds every record and the whole head, and a
+    row of `level` L > 0 also holds every record changed since the previous row of level L or
+    more, so the run at any seq is the last full row folded with a few dozen rows at most
+    (`workflows_app.history`), while a step boundary still costs only what it changed.
+    `base` is the seq of the last full row at or before this one.
     """
 
-    # No index of its own: the unique constraint's index starts with the run.
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
+    id = RunSeqKey(primary_key=True, editable=False)
+    run = models.ForeignKey(
+        Run,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     seq = models.IntegerField()
     full = models.BooleanField(default=False)
+    level = models.SmallIntegerField(default=0)
+    base = models.IntegerField(default=0, help_text="seq of the last full row at or before")
     data = models.JSONField()
 
+    objects = RunRowQuerySet.as_manager()
+
     class Meta:
-        ordering = ["run", "seq"]
-        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="snapshot_run_seq")]
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.run_id}@{self.seq}{' (full)' if self.full else ''}"

@@ -55,6 +55,14 @@ def run_seq(run_id: str) -> int:
     return seq
 
 
+def _seq_and_number(run_id: str) -> tuple[int, int]:
+    """The run's last seq and its number (the key range of its rows); `RunNotFoundError`."""
+    found = Run.objects.filter(run_id=run_id).values_list("seq", "number").first()
+    if found is None:
+        raise RunNotFoundError(f"No run {run_id!r}.")
+    return found
+
+
 def get_task(task_id: int) -> HumanTask:
     """The human task (any status) with its run and who answered it; `Http404` otherwise."""
     task = HumanTask.objects.select_related("run", "resumed_by").filter(pk=task_id).first()
@@ -222,8 +230,8 @@ def run_detail(run: Run) -> dict[str, Any]:
 
 def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
     """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first."""
-    last = run_seq(run_id)
-    rows = list(Event.objects.filter(run_id=run_id, seq__gt=after_seq).order_by("seq")[: limit + 1])
+    last, number = _seq_and_number(run_id)
+    rows = list(Event.objects.of_run(number, after_seq).order_by("id")[: limit + 1])
     events = [event.as_dict() for event in rows[:limit]]
     return {
         "run_id": run_id,
@@ -237,8 +245,8 @@ def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
 
 def snapshot_list(run_id: str) -> dict[str, Any]:
     """`SnapshotListSerializer`: the stored moments of a run."""
-    last = run_seq(run_id)
-    rows = Snapshot.objects.filter(run_id=run_id).order_by("seq").values_list("seq", "full")
+    last, number = _seq_and_number(run_id)
+    rows = Snapshot.objects.of_run(number).order_by("id").values_list("seq", "full")
     return {
         "run_id": run_id,
         "seq": last,

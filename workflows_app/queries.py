@@ -88,6 +88,27 @@ class RunQuerySet(models.QuerySet["Run", "Run"]):
             qs = qs.filter(run_id__startswith=run_id_prefix)
         return qs.order_by("-created_at", "-run_id")
 
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Delete these runs with their events, snapshots, step records and human tasks.
+
+        Events and snapshots are found by their runs' key ranges (they have no index on the
+        run column), a few hundred runs per statement.
+        """
+        from workflows_app.models import Event, Snapshot
+
+        numbers = [n for n in self.values_list("number", flat=True) if n is not None]
+        deleted: dict[str, int] = {}
+        for start in range(0, len(numbers), 200):
+            chunk = numbers[start : start + 200]
+            for model in (Event, Snapshot):
+                count, _ = model.objects.using(self.db).of_runs(chunk).delete()
+                label = model._meta.label
+                deleted[label] = deleted.get(label, 0) + count
+        total, cascaded = super().delete()
+        for label, count in cascaded.items():
+            deleted[label] = deleted.get(label, 0) + count
+        return total + sum(v for k, v in deleted.items() if k not in cascaded), deleted
+
     def for_listing(self, *, exact: bool = False) -> RunQuerySet:
         """Only the columns a runs list shows (`summary()`): no graph, state, input or result,
         which can be large. `exact=True` adds `head`, for `run_summary()`'s exact times."""

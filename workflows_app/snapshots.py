@@ -5,13 +5,18 @@
 records, or a delta of the records that write changed. This module holds the pure parts of that
 mapping, so the storage, the models and the tests share one definition of each format.
 
-Snapshot row data (`Snapshot.data`)::
+Snapshot row data (`Snapshot.data`), format 2::
 
-    {"head": {...}, "steps": {key: record}, "order": [key, ...]}                   # full
-    {"head": {...}, "steps": {key: record}, "order": [key, ...], "removed": [...]}  # delta
+    {"v": 2, "head": {...}, "steps": [[key, record], ...], "removed": [key, ...]}
 
-`order` lists the keys of `steps` in snapshot order: PostgreSQL's jsonb does not keep the key
-order of objects, and the engine depends on it (suspended paths are listed in start order).
+A full row's head is the whole head; any other row's head holds only the `HOT_HEAD` fields
+(those a step boundary changes; a field at its default is left out), since a change of any
+other head field makes the write a full row. `steps` lists records in snapshot order (a list:
+PostgreSQL's jsonb does not keep the key order of objects, and the engine depends on it);
+`removed` lists the keys removed (or removed and put back, which moves them last) before them.
+
+Format 1 rows (no `"v"`) hold the whole head in every row, `steps` as an object and its key
+order in `order`; `fold` still reads them.
 """
 
 from __future__ import annotations
@@ -55,10 +60,36 @@ def join_object(parts: Iterable[tuple[str, str]]) -> str:
 # The head fields that are also columns of `Run`, encoded on their own so each is encoded once.
 HEAD_COLUMNS = ("input", "state", "context", "result", "error")
 
+# The head fields a step boundary may change, with their defaults (left out of a row's head).
+# A change of any other head field (input, context, started_at, ...) makes a write full.
+HOT_HEAD: dict[str, Any] = {
+    "status": "pending",
+    "state": {},
+    "result": None,
+    "error": None,
+    "traceback": None,
+    "suspended": [],
+    "resume_labels": {},
+    "updated_at": 0.0,
+    "finished_at": None,
+}
+_HOT_TEXTS = {"state": "{}", "suspended": "[]", "resume_labels": "{}"}
 
-def head_parts(snapshot: RunSnapshot) -> tuple[str, dict[str, str | None]]:
-    """`snapshot`'s head as JSON text (every field but the steps and the graph), and the JSON
-    of its `HEAD_COLUMNS` (None for a null value), without serializing any step record."""
+
+@dataclass(frozen=True, slots=True)
+class HeadParts:
+    """A snapshot's head as JSON: `text` the whole head (every field but the steps and the
+    graph), `hot` the `HOT_HEAD` fields not at their default, `cold` every other field, and
+    `columns` the JSON of the `HEAD_COLUMNS` (None for a null value)."""
+
+    text: str
+    hot: str
+    cold: str
+    columns: dict[str, str | None]
+
+
+def head_parts(snapshot: RunSnapshot) -> HeadParts:
+    """`snapshot`'s head encoded (see `HeadParts`), without serializing any step record."""
     error = error_to_dict(snapshot.error) if snapshot.error is not None else None
     columns: dict[str, str | None] = {
         "input": None if snapshot.input is None else dumps(snapshot.input),
@@ -67,29 +98,40 @@ def head_parts(snapshot: RunSnapshot) -> tuple[str, dict[str, str | None]]:
         "result": None if snapshot.result is None else dumps(snapshot.result),
         "error": None if error is None else dumps(error),
     }
-    rest = dumps(
+    hot_texts = {
+        "status": f'"{snapshot.status}"',  # statuses are plain words
+        "state": columns["state"],
+        "result": columns["result"],
+        "error": columns["error"],
+        "traceback": None if snapshot.traceback is None else dumps(snapshot.traceback),
+        "suspended": dumps(snapshot.suspended),
+        "resume_labels": dumps(snapshot.resume_labels),
+        "updated_at": repr(float(snapshot.updated_at)),
+        "finished_at": None if snapshot.finished_at is None else repr(snapshot.finished_at),
+    }
+    hot = join_object(
+        (name, text)
+        for name, text in hot_texts.items()
+        if text is not None and text != _HOT_TEXTS.get(name)
+    )
+    cold = dumps(
         {
             "version": snapshot.version,
             "run_id": snapshot.run_id,
             "workflow_id": snapshot.workflow_id,
-            "status": snapshot.status,
             "initial_state": snapshot.initial_state,
-            "traceback": snapshot.traceback,
-            "suspended": snapshot.suspended,
-            "resume_labels": snapshot.resume_labels,
             "definition_hash": snapshot.definition_hash,
             "resource_id": snapshot.resource_id,
             "parent_run_id": snapshot.parent_run_id,
             "fork_step": snapshot.fork_step,
-            "seq": snapshot.seq,
             "created_at": snapshot.created_at,
-            "updated_at": snapshot.updated_at,
             "started_at": snapshot.started_at,
-            "finished_at": snapshot.finished_at,
         }
     )
-    spliced = "".join([f',"{name}":{text or "null"}' for name, text in columns.items()])
-    return rest[:-1] + spliced + "}", columns
+    cold = cold[:-1] + f',"input":{columns["input"] or "null"},"context":{columns["context"]}}}'
+    rest = "".join([f',"{name}":{text or "null"}' for name, text in hot_texts.items()])
+    text = cold[:-1] + rest + f',"seq":{snapshot.seq}}}'
+    return HeadParts(text=text, hot=hot, cold=cold, columns=columns)
 
 
 def snapshot_dict(head: Mapping[str, Any], steps: Mapping[str, Any], graph: Any) -> dict[str, Any]:
@@ -144,27 +186,44 @@ def count_statuses(statuses: Iterable[str]) -> dict[str, int]:
 # -- snapshot rows ----------------------------------------------------------------------------
 
 
-def fold(rows: Iterable[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The head and ordered step records after applying snapshot row data in seq order.
+def fold(
+    rows: Iterable[tuple[int, bool, Mapping[str, Any]]],
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The head and ordered step records after applying snapshot rows `(seq, full, data)` in
+    seq order; the first must be full (a format 1 row is full when it has no `removed`).
 
-    The first row must be full; each delta drops its removed keys, then puts its records
-    (a key already present keeps its place, a new one goes last, as in a dict).
+    Each row drops its removed keys, then puts its records (a key already present keeps its
+    place, a new one goes last, as in a dict). A format 2 row that is not full brings the hot
+    head fields; the others stay as the last full row had them.
     """
     head: dict[str, Any] | None = None
     steps: dict[str, Any] = {}
-    for data in rows:
-        if head is None and "removed" in data:
-            raise ValueError("snapshot rows must start with a full snapshot")
-        head = data["head"]
-        records = data.get("steps") or {}
-        if "removed" not in data:
-            steps = {}
+    last_seq = 0
+    for seq, full, data in rows:
+        last_seq = seq
+        if data.get("v") == 2:
+            if full:
+                head, steps = dict(data["head"]), {}
+            elif head is None:
+                raise ValueError("snapshot rows must start with a full snapshot")
+            else:
+                head = {**head, **HOT_HEAD, **data["head"]}
+            pairs: Iterable[Any] = data.get("steps") or ()
+        else:
+            if head is None and "removed" in data:
+                raise ValueError("snapshot rows must start with a full snapshot")
+            head = dict(data["head"])
+            if "removed" not in data:
+                steps = {}
+            records = data.get("steps") or {}
+            pairs = [(key, records[key]) for key in data.get("order") or records]
         for key in data.get("removed") or ():
             steps.pop(key, None)
-        for key in data.get("order") or records:
-            steps[key] = records[key]
+        for key, record in pairs:
+            steps[key] = record
     if head is None:
         return None
+    head["seq"] = last_seq
     return head, steps
 
 

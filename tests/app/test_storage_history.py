@@ -22,8 +22,8 @@ from tests.storages import (
     TickingClock,
     sync_thread_connections_closed,  # noqa: F401  (a fixture)
 )
-from workflows_app.models import Run, Snapshot
-from workflows_app.storage import FULL_SNAPSHOT_EVERY, DjangoStorage
+from workflows_app.models import Run
+from workflows_app.storage import DjangoStorage, cache
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -54,20 +54,23 @@ async def approve(ctx: StepContext) -> dict[str, Any]:
     return {"approved": ctx.resume_data["ok"], "doubled": ctx.input_data}
 
 
-async def below_three(ctx: StepContext) -> bool:
-    return bool(ctx.input_data["n"] < 3)
+def below(limit: int) -> Any:
+    async def condition(ctx: StepContext) -> bool:
+        return bool(ctx.input_data["n"] < limit)
+
+    return condition
 
 
 async def items_of(ctx: StepContext) -> list[int]:
     return list(ctx.input_data["items"])
 
 
-def history_workflow() -> Workflow:
+def history_workflow(loops: int = 3) -> Workflow:
     body = Workflow("body").then(Step("tick", tick)).commit()
     return (
         Workflow("history")
         .then(Step("prepare", prepare))
-        .dowhile(body, below_three)
+        .dowhile(body, below(loops))
         .map(items_of, id="items")
         .foreach(Step("double", double))
         .then(Step("approve", approve))
@@ -75,15 +78,15 @@ def history_workflow() -> Workflow:
     )
 
 
-def run_everywhere(storage: Any) -> str:
+def run_everywhere(storage: Any, run_id: str = "hist", loops: int = 3) -> str:
     """Start and resume the history workflow on `storage` with a fresh deterministic clock."""
     engine = DefaultEngine(storage=storage, clock=TickingClock())
-    wf = history_workflow()
-    first = wf.create_run(engine=engine, run_id="hist").start_sync(input_data={})
+    wf = history_workflow(loops)
+    first = wf.create_run(engine=engine, run_id=run_id).start_sync(input_data={})
     assert first.status == "suspended"
-    done = wf.create_run(engine=engine, run_id="hist").resume_sync({"ok": True}, label="boss")
+    done = wf.create_run(engine=engine, run_id=run_id).resume_sync({"ok": True}, label="boss")
     assert done.status == "success"
-    return "hist"
+    return run_id
 
 
 def as_json(snapshot: RunSnapshot | None) -> dict[str, Any] | None:
@@ -135,7 +138,7 @@ def test_the_storage_answers_snapshot_at_like_the_model(stored_run: Run) -> None
 
 
 def test_each_execution_starts_with_a_full_snapshot_then_writes_deltas(stored_run: Run) -> None:
-    rows = list(Snapshot.objects.filter(run=stored_run).order_by("seq"))
+    rows = list(stored_run.snapshots.order_by("seq"))
     resumed_at = next(
         e.seq for e in stored_run.events.order_by("seq") if e.type == "run.started" and e.seq > 1
     )
@@ -143,32 +146,71 @@ def test_each_execution_starts_with_a_full_snapshot_then_writes_deltas(stored_ru
     assert full[0] == rows[0].seq
     assert resumed_at in full  # a new execution's first write cannot prove a delta
     assert any(not r.full for r in rows)
-    delta = next(r for r in rows if not r.full)
-    assert set(delta.data) == {"head", "steps", "order", "removed"}
+    delta = next(r for r in rows if not r.full and r.level == 0)
+    assert set(delta.data) <= {"v", "head", "steps", "removed"}
     assert len(delta.data["steps"]) <= 3  # only what that write changed
+    assert set(delta.data["head"]) <= {"status", "state", "updated_at", "suspended"}
 
 
-def test_a_full_snapshot_is_written_at_least_every_fifty_writes() -> None:
-    wf = Workflow("long")
-    for k in range(2 * FULL_SNAPSHOT_EVERY + 10):
-        wf.then(Step(f"s{k}", tick))
-    wf.commit()
-    engine = DefaultEngine(storage=DjangoStorage())
-    wf.create_run(engine=engine, run_id="long").start_sync(input_data={"n": 0})
-    rows = list(Snapshot.objects.filter(run_id="long").order_by("seq").values_list("full"))
-    since_full = 0
-    for (full,) in rows:
-        since_full = 0 if full else since_full + 1
-        assert since_full < FULL_SNAPSHOT_EVERY
-    assert len(rows) > 2 * FULL_SNAPSHOT_EVERY
+def test_each_row_names_the_last_full_row_before_it(stored_run: Run) -> None:
+    last_full = 0
+    for row in stored_run.snapshots.order_by("seq"):
+        last_full = row.seq if row.full else last_full
+        assert row.base == last_full
 
 
 def test_a_delta_lists_the_keys_a_loop_dropped(stored_run: Run) -> None:
     removed = [
         key
-        for data in Snapshot.objects.filter(run=stored_run, full=False).values_list(
-            "data", flat=True
-        )
-        for key in data["removed"]
+        for data in stored_run.snapshots.filter(full=False, level=0).values_list("data", flat=True)
+        for key in data.get("removed", ())
     ]
     assert "body.tick" in removed
+
+
+# -- long runs: level rows ----------------------------------------------------------------------
+
+
+LONG_LOOPS = 260  # about 1,300 events
+SMALL_BASE = 16  # levels every 16 and 256 events: rows of level 1 and a few of level 2
+
+
+@pytest.fixture(autouse=True)
+def small_levels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "LEVEL_BASE", SMALL_BASE)
+
+
+@pytest.fixture
+def long_saved_in_memory() -> dict[int, dict[str, Any]]:
+    recording = RecordingStorage()
+    run_everywhere(recording, "long", LONG_LOOPS)
+    return recording.saved["long"]
+
+
+@pytest.fixture
+def long_run() -> Run:
+    run_everywhere(DjangoStorage(), "long", LONG_LOOPS)
+    return Run.objects.get(pk="long")
+
+
+def test_a_long_run_writes_rows_of_every_level_its_seq_passes(long_run: Run) -> None:
+    levels = set(long_run.snapshots.values_list("level", flat=True))
+    assert long_run.seq > SMALL_BASE**2
+    assert levels == {0, 1, 2}
+
+
+def test_a_long_run_at_any_seq_equals_the_run_as_saved_then(
+    long_saved_in_memory: dict[int, dict[str, Any]], long_run: Run
+) -> None:
+    written = sorted(long_saved_in_memory)
+    for seq in range(written[0], long_run.seq + 1, 3):
+        latest = max(s for s in written if s <= seq)
+        assert as_json(long_run.snapshot_at(seq)) == long_saved_in_memory[latest], f"at {seq}"
+
+
+def test_a_long_run_at_any_seq_folds_a_bounded_number_of_rows(long_run: Run) -> None:
+    from workflows_app.history import rows_at
+
+    assert long_run.number is not None
+    longest = max(len(rows_at(long_run.number, seq, "default")) for seq in range(1, long_run.seq))
+    assert longest <= 1 + 2 * (SMALL_BASE - 1) + SMALL_BASE

@@ -83,11 +83,14 @@ async def test_the_timer_warms_up_then_keeps_the_best_of_n() -> None:
 
 
 def test_every_workload_is_listed_with_its_sizes_and_target() -> None:
-    assert [w.key for w in WORKLOADS] == ["W1", "W2", "W3", "W4", "W4-per-step", "W5", "L1"]
+    assert [w.key for w in WORKLOADS] == [
+        "W1", "W2", "W3", "W4", "W4-per-step", "W4-per-step-pg", "W5", "L1",
+    ]  # fmt: skip
     assert [(w.full, w.quick) for w in WORKLOADS] == [
         (1000, 100),
         (1000, 100),
         (10_000, 1000),
+        (1000, 100),
         (1000, 100),
         (1000, 100),
         (1000, 100),
@@ -98,7 +101,8 @@ def test_every_workload_is_listed_with_its_sizes_and_target() -> None:
         ">= 20x",
         ">= 30x",
         ">= 20x",
-        ">= 20x",
+        "<= 1.5x floor",
+        "<= 1.5x floor",
         "<= 20 ms",
         "<= 200 ms",
     ]
@@ -146,6 +150,29 @@ def test_the_table_shows_the_ratio_and_the_verdict() -> None:
     assert "PASS" in table
     row.langgraph = Timing(times=[0.150])
     assert "MISS" in render([row])
+
+
+def test_the_table_compares_a_floored_workload_with_its_floor() -> None:
+    per_step = next(w for w in WORKLOADS if w.key == "W4-per-step")
+    row = Row(per_step, 1000, steps=1000, peer_steps=1000)
+    row.stepback = Timing(times=[0.090])
+    row.floor = Timing(times=[0.070])
+    assert "1.29x" in render([row])
+    assert "PASS" in render([row])
+    row.floor = Timing(times=[0.050])
+    assert "MISS" in render([row])
+
+
+async def test_the_sqlite_floor_stores_an_event_and_a_delta_per_step() -> None:
+    from bench import floors
+
+    floor = floors.SqliteFloor()
+    try:
+        run_id = floor.chain(7)
+        assert floor.count(run_id) == 7
+        assert floor.file_size() > 0
+    finally:
+        floor.close()
 
 
 def test_the_harness_imports_without_langgraph() -> None:

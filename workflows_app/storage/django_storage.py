@@ -11,17 +11,18 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from engines.core.errors import RunConflictError
 from engines.core.events import Event
-from engines.core.snapshot import RunSnapshot, StepRecords
+from engines.core.snapshot import RunSnapshot
 from engines.storage.base import RunPage, RunSummary
 from workflows_app import snapshots
 from workflows_app.models import SUMMARY_FIELDS, Run, RunQuerySet, to_datetime
 from workflows_app.models import Event as EventRow
-from workflows_app.storage.plan import GraphMemo, RunCache, WritePlan, plan_save
+from workflows_app.storage import loop_writes
+from workflows_app.storage.plan import GraphMemo, RunCache, WritePlan, plan_save, unsync
 from workflows_app.storage.sql import Statements, apply_task_changes
 
 log = logging.getLogger("workflows_app.storage")
@@ -81,13 +82,15 @@ class DjangoStorage:
         cache = plan.cache
         self._remember(run_id, cache)
         try:
-            await self._call(self._write, plan)
+            if loop_writes.wanted():
+                await self._write_on_this_loop(plan)
+            else:
+                await self._call(self._write, plan)
         except BaseException:
             # The records are marked synced but may not be stored: write everything next time.
             if self._runs.get(run_id) is cache:
                 del self._runs[run_id]
-            if isinstance(records, StepRecords) and records.synced_with is cache:
-                records.changed = None
+            unsync(records, cache)
             raise
         if plan.status not in snapshots.ACTIVE_STATUSES and self._runs.get(run_id) is cache:
             del self._runs[run_id]  # the run stopped: its next save starts from a load anyway
@@ -99,17 +102,38 @@ class DjangoStorage:
         if len(runs) > _MAX_CACHED_RUNS:
             del runs[next(iter(runs))]
 
-    def _write(self, plan: WritePlan) -> None:
-        """Write one planned save in a transaction, then publish it (on the DB thread)."""
-        connection = connections[self.using]
+    def _statements_for(self, connection: BaseDatabaseWrapper) -> Statements:
         statements = self._statements
         if statements is None or statements.vendor != connection.vendor:
             statements = self._statements = Statements(connection)
+        return statements
+
+    async def _write_on_this_loop(self, plan: WritePlan) -> None:
+        """Write one planned save on this thread (see `loop_writes`), then publish it."""
+        connection = await loop_writes.connection(self.using)
+        if connection.in_atomic_block or plan.tasks:
+            # Human tasks are written through the ORM, which runs on Django's own thread.
+            await self._call(self._write, plan)
+            return
+        try:
+            self._write_raw(connection, self._statements_for(connection), plan)
+        except IntegrityError as exc:
+            raise RunConflictError(f"Run {plan.run_id!r} was changed by another caller") from exc
+        except DatabaseError:
+            await loop_writes.discard(connection)
+            raise
+        self._publish(plan)
+
+    def _write(self, plan: WritePlan) -> None:
+        """Write one planned save in a transaction, then publish it (on the DB thread)."""
+        connection = connections[self.using]
+        statements = self._statements_for(connection)
         outer = connection.in_atomic_block
         try:
             if plan.tasks or outer or connection.queries_logged:
                 self._write_in_atomic(connection, statements, plan)
             else:
+                connection.ensure_connection()
                 self._write_raw(connection, statements, plan)
         except IntegrityError as exc:
             # Another writer created the run, or numbered its events, first.
@@ -134,7 +158,7 @@ class DjangoStorage:
                     statements.write(cursor, plan, raw=False)
             else:
                 with connection.wrap_database_errors:
-                    raw = connection.connection.cursor()
+                    raw = statements.cursor(connection.connection)
                     try:
                         statements.write(raw, plan, raw=True)
                     finally:
@@ -147,10 +171,12 @@ class DjangoStorage:
     ) -> None:
         """The common write, outside any transaction of the caller: its own BEGIN and COMMIT
         on the driver's cursor (Django's `atomic` and cursor wrappers cost more than the
-        statements of a step boundary)."""
-        connection.ensure_connection()
+        statements of a step boundary). The connection is open."""
+        if plan.delta and statements.pipelined:
+            self._write_pipelined(connection, statements, plan)
+            return
         with connection.wrap_database_errors:
-            cursor = connection.connection.cursor()
+            cursor = statements.cursor(connection.connection)
             try:
                 cursor.execute(statements.begin)
                 try:
@@ -162,6 +188,30 @@ class DjangoStorage:
                 cursor.execute("COMMIT")
             finally:
                 cursor.close()
+
+    def _write_pipelined(
+        self, connection: BaseDatabaseWrapper, statements: Statements, plan: WritePlan
+    ) -> None:
+        """A delta write on PostgreSQL sent as one batch (psycopg's pipeline mode): one round
+        trip instead of one per statement. The seq compare-and-set cannot read the update's
+        row count before the batch ends, so a statement fails (and aborts the transaction,
+        COMMIT included) when the update found nothing."""
+        raw = connection.connection
+        cursor = statements.cursor(raw)
+        try:
+            try:
+                with connection.wrap_database_errors, raw.pipeline():
+                    cursor.execute(statements.begin)
+                    statements.write(cursor, plan, raw=True, pipelined=True)
+                    cursor.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    cursor.execute("ROLLBACK")
+                if isinstance(exc, DataError):  # the compare-and-set's division by zero
+                    statements.refuse(cursor, plan)
+                raise
+        finally:
+            cursor.close()
 
     def _publish(self, plan: WritePlan) -> None:
         """Tell watchers (never raises: they catch up from the database)."""

@@ -1,9 +1,11 @@
 """Planning one save: everything it writes, read from the engine's snapshot and encoded.
 
-The engine keeps changing its working snapshot while a save is written on another thread, so a
-save is planned first, on the event loop, into a `WritePlan` of plain values. The plan is a
-delta when the snapshot's records were last synced with this storage's `RunCache` for the run;
-otherwise every record is written.
+A save is planned on the caller's event loop into a `WritePlan` of plain values (the engine
+keeps changing its working snapshot after the save returns, and a write may run on another
+thread). The plan is a delta when the snapshot's records were last synced with this storage's
+`RunCache` for the run; otherwise every record is written.
+
+Which records changed is read in one place, `_changes`.
 """
 
 from __future__ import annotations
@@ -19,101 +21,10 @@ from engines.core.results import StepResult
 from engines.core.snapshot import RunSnapshot, StepRecords
 from engines.storage.base import check_append
 from workflows_app import snapshots
-from workflows_app.models import WorkflowGraph
 from workflows_app.snapshots import TaskChanges, dumps, join_object
+from workflows_app.storage.cache import GraphMemo, RunCache, level_of
 
-# A save writes a full snapshot row at least this often, so rebuilding any moment of a run
-# folds at most this many rows.
-FULL_SNAPSHOT_EVERY = 50
-
-
-# Run columns that are indexed: a save sets them only when they change, so that their index
-# pages stay clean (`updated_at` and the like are not indexed).
-INDEXED_RUN_COLUMNS = (
-    "workflow_id", "status", "resource_id", "parent_run_id", "created_at", "stored_graph_id",
-)  # fmt: skip
-
-
-class GraphMemo:
-    """The storage key and JSON of each workflow graph seen lately, by definition hash.
-
-    Runs of one workflow share its graph object, so a graph is encoded (and hashed) once per
-    process rather than at every run's first save.
-    """
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._held: dict[str, tuple[object, str, str]] = {}
-
-    def key_and_text(self, snapshot: RunSnapshot) -> tuple[str | None, str]:
-        """The graph's key (None for an empty graph) and JSON text."""
-        graph = snapshot.graph
-        if not graph:
-            return None, "{}"
-        held = self._held.get(snapshot.definition_hash)
-        if held is not None and held[0] is graph:
-            return held[1], held[2]
-        text = dumps(graph)
-        key = WorkflowGraph.key_of(text)
-        self._held.pop(snapshot.definition_hash, None)
-        self._held[snapshot.definition_hash] = (graph, key, text)
-        if len(self._held) > self.size:
-            del self._held[next(iter(self._held))]
-        return key, text
-
-
-class RunCache:
-    """What a storage wrote for one run, so the next save of the same working snapshot writes
-    only what changed. It is the `synced_with` token of the snapshot's records."""
-
-    __slots__ = ("attempts", "counts", "graph_hash", "indexed", "next_position", "positions",
-                 "saves", "statuses", "texts")  # fmt: skip
-
-    def __init__(self) -> None:
-        self.positions: dict[str, int] = {}
-        self.next_position = 0
-        self.statuses: dict[str, str] = {}
-        self.counts: dict[str, int] = {}
-        # The attempt of each step's current row (running records say attempts=0).
-        self.attempts: dict[str, int] = {}
-        # Each record's JSON text, reused by full snapshot rows while the record is unchanged.
-        self.texts: dict[str, tuple[StepResult, str]] = {}
-        self.saves = 0  # saves since the last full snapshot row
-        self.graph_hash: str | None = None
-        # The indexed run columns as last written.
-        self.indexed: dict[str, Any] = {}
-
-    def forget(self, key: str) -> None:
-        """The record at `key` was removed from the snapshot."""
-        self.positions.pop(key, None)
-        self.attempts.pop(key, None)
-        self.texts.pop(key, None)
-        status = self.statuses.pop(key, None)
-        if status is not None:
-            self._count(status, -1)
-
-    def place(self, key: str) -> int:
-        """The key's position among the records (a new key goes last)."""
-        position = self.positions.get(key)
-        if position is None:
-            position = self.positions[key] = self.next_position
-            self.next_position += 1
-        return position
-
-    def set_status(self, key: str, status: str) -> None:
-        old = self.statuses.get(key)
-        if old != status:
-            if old is not None:
-                self._count(old, -1)
-            self.statuses[key] = status
-            self._count(status, 1)
-
-    def _count(self, status: str, change: int) -> None:
-        value = self.counts.get(status, 0) + change
-        if value:
-            self.counts[status] = value
-        else:
-            self.counts.pop(status, None)
+__all__ = ["GraphMemo", "RunCache", "WritePlan", "plan_save", "unsync"]
 
 
 @dataclass(slots=True)
@@ -126,16 +37,45 @@ class WritePlan:
     seq: int
     delta: bool  # False: every record is written and rows of other paths are deleted
     run: dict[str, Any]  # column -> value of the run row (datetimes as epoch seconds)
-    run_update: tuple[str, ...]  # the columns a delta save sets (indexed ones when changed)
+    run_update: tuple[str, ...]  # the columns a delta save sets (those that changed)
     graph: tuple[str, str] | None  # (key, JSON) of the graph when it may need storing
     events: Sequence[Event]
-    event_rows: list[tuple[Any, ...]]
+    event_rows: list[tuple[Any, ...]]  # (seq, type, path, ts, payload JSON)
     steps: list[list[Any]]  # STEP_COLUMNS values; attempt 0: the path's latest stored attempt
     removed: list[str]
     snapshot_full: bool
+    snapshot_level: int
+    snapshot_base: int
     snapshot_data: str
     tasks: TaskChanges
     cache: RunCache
+
+
+def _changes(
+    records: dict[str, StepResult], cache: RunCache | None
+) -> tuple[list[str], list[str]] | None:
+    """The keys changed and removed since `cache` was written, or None when that is unknown
+    (the records are not the working records this storage saved last): write everything."""
+    if (
+        cache is None
+        or not isinstance(records, StepRecords)
+        or records.synced_with is not cache
+        or records.changed is None
+    ):
+        return None
+    return list(records.changed), [k for k in records.removed if k in cache.positions]
+
+
+def _mark_synced(records: dict[str, StepResult], cache: RunCache) -> None:
+    if isinstance(records, StepRecords):
+        # Changes the engine makes while this save is written go to the next one.
+        records.mark_synced(cache)
+
+
+def unsync(records: dict[str, StepResult], cache: RunCache) -> None:
+    """A write planned against `cache` failed: the records' next save writes everything."""
+    if isinstance(records, StepRecords) and records.synced_with is cache:
+        records.changed = None
 
 
 def plan_save(
@@ -152,70 +92,78 @@ def plan_save(
         # Gaps inside `events`, or a snapshot behind them, are refused before anything.
         check_append(run_id, events[0].seq - 1, snapshot.seq, events)
     records = snapshot.steps
-    delta = False
-    removed: list[str] = []
-    if (
-        cache is not None
-        and isinstance(records, StepRecords)
-        and records.synced_with is cache
-        and records.changed is not None
-    ):
+    head = snapshots.head_parts(snapshot)
+    found = _changes(records, cache)
+    if found is not None and cache is not None and events and head.cold == cache.cold:
         delta = True
-        changed = list(records.changed)
-        removed = [k for k in records.removed if k in cache.positions]
+        changed, removed = found
         for key in removed:
             cache.forget(key)
     else:
+        # A full write: the first of this storage for the run, a write without events (it
+        # replaces the row at its seq), or one that changes a head field outside `HOT_HEAD`.
+        delta = False
+        number = cache.number if cache is not None else None
         cache = RunCache()
-        changed = list(records)
+        cache.number = number
+        changed, removed = list(records), []
         for key in changed:
             cache.place(key)
-    if isinstance(records, StepRecords):
-        # Changes the engine makes while this save is written go to the next one.
-        records.mark_synced(cache)
+    _mark_synced(records, cache)
 
     retried = _retries(events)
     listed = set(changed)
     changed.extend(k for k in retried if k in records and k not in listed)
     steps = _step_rows(snapshot, cache, changed, retried, delta)
 
-    head_text, head = snapshots.head_parts(snapshot)
     graph: tuple[str, str] | None = None
-    graph_key: str | None = cache.indexed.get("stored_graph_id")
+    graph_key: str | None = cache.run_values.get("stored_graph_id")
     if not delta or cache.graph_hash != snapshot.definition_hash:
         graph_key, graph_text = graphs.key_and_text(snapshot)
         graph = None if graph_key is None else (graph_key, graph_text)
         cache.graph_hash = snapshot.definition_hash
+    columns = head.columns
     run = {
         "workflow_id": snapshot.workflow_id,
         "definition_hash": snapshot.definition_hash,
         "engine": engine_name,
         "status": snapshot.status,
-        "input": head["input"],
-        "result": head["result"],
-        "error": head["error"],
+        "input": columns["input"],
+        "result": columns["result"],
+        "error": columns["error"],
         "traceback": snapshot.traceback,
-        "state": head["state"],
-        "context": head["context"],
+        "state": columns["state"],
+        "context": columns["context"],
         "resource_id": snapshot.resource_id,
         "parent_run_id": snapshot.parent_run_id,
         "fork_step": snapshot.fork_step,
         "seq": snapshot.seq,
         "step_counts": dumps(cache.counts),
         "stored_graph_id": graph_key,
-        "head": head_text,
+        "head": head.text,
         "created_at": snapshot.created_at,
         "updated_at": snapshot.updated_at,
         "started_at": snapshot.started_at,
         "finished_at": snapshot.finished_at,
     }
-    indexed = cache.indexed
-    run_update = tuple(name for name in run if name not in indexed or indexed[name] != run[name])
-    cache.indexed = {name: run[name] for name in INDEXED_RUN_COLUMNS}
-    cache.saves += 1
-    full = not delta or not events or cache.saves >= FULL_SNAPSHOT_EVERY
-    if full:
-        cache.saves = 0
+    written = cache.run_values
+    run_update = tuple(name for name in run if name not in written or written[name] != run[name])
+    cache.run_values = run
+
+    level = 0
+    deleted = removed
+    if delta:
+        cache.note_changes(changed, removed)
+        level = level_of(cache.seq, snapshot.seq)
+        if level:
+            changed, removed = cache.take_level(level)
+        row_head = head.hot
+    else:
+        cache.reset_levels()
+        cache.base = snapshot.seq
+        row_head = head.text
+    cache.seq = snapshot.seq
+    cache.cold = head.cold
     return WritePlan(
         run_id=run_id,
         status=snapshot.status,
@@ -226,13 +174,13 @@ def plan_save(
         run_update=run_update,
         graph=graph,
         events=events,
-        event_rows=[
-            (run_id, e.seq, e.type, ".".join(e.path), e.ts, dumps(e.payload)) for e in events
-        ],
+        event_rows=[(e.seq, e.type, ".".join(e.path), e.ts, dumps(e.payload)) for e in events],
         steps=steps,
-        removed=removed,
-        snapshot_full=full,
-        snapshot_data=_snapshot_data(head_text, records, cache, None if full else changed, removed),
+        removed=deleted,
+        snapshot_full=not delta,
+        snapshot_level=level,
+        snapshot_base=cache.base,
+        snapshot_data=_snapshot_data(row_head, records, cache, changed, removed),
         tasks=snapshots.task_changes(snapshot, events),
         cache=cache,
     )
@@ -305,14 +253,14 @@ def _column_texts(columns: list[Any]) -> list[str | None]:
 
 
 def _fragment(key: str, status: str, texts: list[str | None], extra: str) -> str:
-    """`"key":{record}` as JSON, the record assembled from its already-encoded columns."""
-    parts = [dumps(key), ':{"status":"', status, '"']  # statuses are plain words
+    """`["key",{record}]` as JSON, the record assembled from its already-encoded columns."""
+    parts = ["[", dumps(key), ',{"status":"', status, '"']  # statuses are plain words
     for name, text in zip(snapshots.RECORD_COLUMNS, texts, strict=True):
         if text is not None:
             parts.append(f',"{name}":{text}')
     if extra != "{}":
         parts.append("," + extra[1:-1])
-    parts.append("}")
+    parts.append("}]")
     return "".join(parts)
 
 
@@ -333,14 +281,15 @@ def _snapshot_data(
     head: str,
     records: dict[str, StepResult],
     cache: RunCache,
-    changed: list[str] | None,
+    keys: list[str],
     removed: list[str],
 ) -> str:
-    """A snapshot row's JSON: every record (`changed` None) or a delta of the changed ones."""
+    """A snapshot row's JSON (format 2): the records at `keys`, in snapshot order."""
     texts = cache.texts
-    keys = list(records) if changed is None else [k for k in changed if k in records]
+    positions = cache.positions
+    present = sorted((k for k in keys if k in records), key=positions.__getitem__)
     fragments: list[str] = []
-    for key in keys:
+    for key in present:
         record = records[key]
         held = texts.get(key)
         if held is None or held[0] is not record:
@@ -348,8 +297,7 @@ def _snapshot_data(
             fragment = _fragment(key, status, _column_texts(columns), dumps(extra))
             held = texts[key] = (record, fragment)
         fragments.append(held[1])
-    steps = "{" + ",".join(fragments) + "}"
-    pieces = [("head", head), ("steps", steps), ("order", dumps(keys))]
-    if changed is not None:
+    pieces = [("v", "2"), ("head", head), ("steps", "[" + ",".join(fragments) + "]")]
+    if removed:
         pieces.append(("removed", dumps(removed)))
     return join_object(pieces)

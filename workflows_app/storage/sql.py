@@ -18,12 +18,14 @@ from django.db.models import JSONField, Model
 from engines.core.errors import RunConflictError
 from engines.storage.base import check_append
 from workflows_app.models import (
+    Counter,
     Event,
     HumanTask,
     Run,
     Snapshot,
     StepRecord,
     WorkflowGraph,
+    row_key,
     to_datetime,
 )
 from workflows_app.snapshots import TaskOpen
@@ -34,6 +36,7 @@ STEP_COLUMNS = (
     "started_at", "ended_at", "extra", "seq", "position",
 )  # fmt: skip
 EVENT_COLUMNS = ("seq", "type", "path", "ts", "payload")
+SNAPSHOT_COLUMNS = ("seq", "full", "level", "base", "data")
 _TIMES = frozenset({"created_at", "updated_at", "started_at", "finished_at"})
 
 
@@ -47,6 +50,8 @@ class Statements:
         self.quote = connection.ops.quote_name
         # PostgreSQL stores JSON as jsonb: the encoded text is cast; SQLite keeps the text.
         self.as_json = "%s::jsonb" if self.vendor == "postgresql" else "%s"
+        # PostgreSQL: a delta write goes as one batch (`DjangoStorage._write_pipelined`).
+        self.pipelined = self.vendor == "postgresql"
         mode = getattr(connection, "transaction_mode", None)  # SQLite: IMMEDIATE in settings
         self.begin = f"BEGIN {mode}" if mode else "BEGIN"
         quote = self.quote
@@ -54,20 +59,33 @@ class Statements:
         self.run_table, self.run_pk = self.table(Run), quote(Run._meta.pk.column)  # type: ignore[union-attr]
         self._updates: dict[tuple[str, ...], str] = {}
 
-        columns, marks = self.spec(Run, (Run._meta.pk.name, *self.run_columns))  # type: ignore[union-attr]
+        columns, marks = self.spec(Run, (Run._meta.pk.name, "number", *self.run_columns))  # type: ignore[union-attr]
         self.insert_run = f"INSERT INTO {self.run_table} ({columns}) VALUES ({marks})"
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        self.select_run = f"SELECT {seq} FROM {self.run_table} WHERE {self.run_pk} = %s{lock}"
+        self.select_run = (
+            f"SELECT {seq}, {quote('number')} FROM {self.run_table} WHERE {self.run_pk} = %s{lock}"
+        )
+        # Fails (division by zero) unless the run now has the seq the write gives it.
+        self.check_run = (
+            f"SELECT 1 / (SELECT COUNT(*) FROM {self.run_table} "
+            f"WHERE {self.run_pk} = %s AND {seq} = %s)"
+        )
+        self.number_run = (
+            f"UPDATE {self.run_table} SET {quote('number')} = %s WHERE {self.run_pk} = %s"
+        )
+        self.take_number = Counter.next_sql(self.vendor)
+        self.insert_counter = (
+            f"INSERT INTO {self.table(Counter)} ({quote('name')}, {quote('value')}) "
+            f"VALUES (%s, 0) ON CONFLICT ({quote('name')}) DO NOTHING"
+        )
 
         columns, marks = self.spec(WorkflowGraph, ("key", "workflow_id", "graph"))
         self.insert_graph = (
             f"INSERT INTO {self.table(WorkflowGraph)} ({columns}) VALUES ({marks}) "
             f"ON CONFLICT ({quote('key')}) DO NOTHING"
         )
-        columns, marks = self.spec(Event, EVENT_COLUMNS)
-        self.insert_event = (
-            f"INSERT INTO {self.table(Event)} ({fk}, {columns}) VALUES (%s, {marks})"
-        )
+        columns, marks = self.spec(Event, ("id", "run", *EVENT_COLUMNS))
+        self.insert_event = f"INSERT INTO {self.table(Event)} ({columns}) VALUES ({marks})"
 
         steps = self.table(StepRecord)
         columns, marks = self.spec(StepRecord, STEP_COLUMNS)
@@ -84,12 +102,26 @@ class Statements:
             f"SELECT {quote('path')}, {quote('attempt')} FROM {steps} WHERE {fk} = %s"
         )
         self.delete_step = f"DELETE FROM {steps} WHERE {fk} = %s AND {quote('path')} = %s"
-        full, data = quote("full"), quote("data")
+        columns, marks = self.spec(Snapshot, ("id", "run", *SNAPSHOT_COLUMNS))
+        replaced = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in SNAPSHOT_COLUMNS[1:])
         self.upsert_snapshot = (
-            f"INSERT INTO {self.table(Snapshot)} ({fk}, {seq}, {full}, {data}) "
-            f"VALUES (%s, %s, %s, {self.as_json}) ON CONFLICT ({fk}, {seq}) DO UPDATE SET "
-            f"{full} = excluded.{full}, {data} = excluded.{data}"
+            f"INSERT INTO {self.table(Snapshot)} ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT ({quote('id')}) DO UPDATE SET {replaced}"
         )
+
+    def cursor(self, driver_connection: Any) -> Any:
+        """A cursor of the driver's connection for the write's statements.
+
+        On PostgreSQL, one that binds parameters on the server and prepares each statement
+        once per connection: Django's cursors send every query as new text, which the server
+        parses and plans again at every step boundary.
+        """
+        if self.vendor != "postgresql":
+            return driver_connection.cursor()
+        import psycopg
+
+        driver_connection.prepare_threshold = 0
+        return psycopg.Cursor(driver_connection)
 
     run_columns = (
         "workflow_id", "definition_hash", "engine", "status", "input", "result", "error",
@@ -131,9 +163,11 @@ class Statements:
         adapt = self.adapt_time
         return [adapt(to_datetime(values[n])) if n in _TIMES else values[n] for n in names]
 
-    def write(self, cursor: Any, plan: WritePlan, *, raw: bool) -> None:
+    def write(self, cursor: Any, plan: WritePlan, *, raw: bool, pipelined: bool = False) -> None:
         """Execute `plan` (the caller holds the transaction); `RunConflictError` when the
-        stored seq is not the one the plan continues. `raw`: `cursor` is the driver's own."""
+        stored seq is not the one the plan continues. `raw`: `cursor` is the driver's own.
+        `pipelined`: results arrive only at the end, so a failing statement stands in for
+        reading the update's row count."""
         run_id = plan.run_id
         execute, executemany = self._executors(cursor, raw)
         if plan.graph is not None:
@@ -143,18 +177,31 @@ class Statements:
             names = plan.run_update
             values = self.run_values(plan, names)
             execute(self.update_run(names, True), [*values, run_id, plan.expected_seq])
-            if cursor.rowcount != 1:
+            if pipelined:
+                execute(self.check_run, [run_id, plan.seq])
+            elif cursor.rowcount != 1:
                 self._refuse(execute, cursor, plan)
         else:
             self._write_run(execute, cursor, plan)
+        number = plan.cache.number
+        assert number is not None  # a delta follows a full write, which numbered the run
         if plan.event_rows:
-            executemany(self.insert_event, plan.event_rows)
+            executemany(
+                self.insert_event,
+                [(row_key(number, row[0]), run_id, *row) for row in plan.event_rows],
+            )
         removed = plan.removed if plan.delta else self._resolve_full(execute, cursor, plan)
         if removed:
             executemany(self.delete_step, [(run_id, key) for key in removed])
         if plan.steps:
             executemany(self.upsert_step, [(run_id, *row) for row in plan.steps])
-        execute(self.upsert_snapshot, [run_id, plan.seq, plan.snapshot_full, plan.snapshot_data])
+        execute(
+            self.upsert_snapshot,
+            [
+                row_key(number, plan.seq), run_id, plan.seq, plan.snapshot_full,
+                plan.snapshot_level, plan.snapshot_base, plan.snapshot_data,
+            ],
+        )  # fmt: skip
 
     def _executors(self, cursor: Any, raw: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
         if not (raw and self.vendor == "sqlite"):
@@ -168,6 +215,11 @@ class Statements:
 
         return execute, executemany
 
+    def refuse(self, cursor: Any, plan: WritePlan) -> None:
+        """Raise the `RunConflictError` of a refused write, from a raw cursor (after rollback)."""
+        execute, _ = self._executors(cursor, True)
+        self._refuse(execute, cursor, plan)
+
     def _refuse(self, execute: Callable[..., Any], cursor: Any, plan: WritePlan) -> None:
         execute(self.select_run, [plan.run_id])
         row = cursor.fetchone()
@@ -175,15 +227,31 @@ class Statements:
         raise RunConflictError(f"Run {plan.run_id!r} was changed by another caller")
 
     def _write_run(self, execute: Callable[..., Any], cursor: Any, plan: WritePlan) -> None:
-        """Insert or update the run row after checking its stored seq (full saves)."""
+        """Insert or update the run row after checking its stored seq (full saves), and learn
+        (or give) the run's number."""
         execute(self.select_run, [plan.run_id])
         row = cursor.fetchone()
         check_append(plan.run_id, row[0] if row else 0, plan.seq, plan.events)
         values = self.run_values(plan, self.run_columns)
+        number = row[1] if row is not None else None
+        if number is None:
+            number = self._take_number(execute, cursor)
+            if row is not None:
+                execute(self.number_run, [number, plan.run_id])
+        plan.cache.number = number
         if row is None:
-            execute(self.insert_run, [plan.run_id, *values])
+            execute(self.insert_run, [plan.run_id, number, *values])
         else:
             execute(self.update_run(self.run_columns, False), [*values, plan.run_id])
+
+    def _take_number(self, execute: Callable[..., Any], cursor: Any) -> int:
+        execute(self.take_number, ["run"])
+        row = cursor.fetchone()
+        if row is None:  # the counter's first use
+            execute(self.insert_counter, ["run"])
+            execute(self.take_number, ["run"])
+            row = cursor.fetchone()
+        return int(row[0])
 
     def _resolve_full(self, execute: Callable[..., Any], cursor: Any, plan: WritePlan) -> list[str]:
         """For a full write: the stored paths the snapshot no longer has (to delete), and the

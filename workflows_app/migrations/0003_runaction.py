@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows_app', '0001_initial'),
+        ('workflows_app', '0002_row_keys'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
