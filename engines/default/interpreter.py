@@ -131,6 +131,10 @@ class Interpreter:
                 status = "success"
             except ValidationError as exc:
                 status, outcome = "failed", Outcome("failed", error=exc)
+        if self.cancel.is_set and status != "paused":
+            # A cancelled run ends canceled, whatever its code did on the way out (an error the
+            # cancel caused, a step that suspended meanwhile, the last entry finishing).
+            status = "canceled"
         if status == "failed":
             snap.error = outcome.error
             snap.traceback = format_traceback(outcome.error) if outcome.error else None
@@ -207,6 +211,8 @@ class Interpreter:
                     for cond, _ in entry.arms
                 ]
             )
+            if self.cancel.is_set:
+                return CANCELED  # a condition saw (or made) the cancel: no arm starts
             selected = [s for (_, s), ok in zip(entry.arms, verdicts, strict=True) if ok]
         if not selected:
             return Outcome("success", {})
@@ -231,14 +237,16 @@ class Interpreter:
                     scope, entry.condition, outcome.output, iteration, swallow=False
                 )
             except Exception as exc:
+                if self.cancel.is_set:
+                    return CANCELED  # the condition raised on the cancel: the cancel wins
                 return await self._fail_record(key, exc)
+            if self.cancel.is_set:
+                return CANCELED
             again = not verdict if entry.until else verdict
             if not again:
                 done = self.snap.steps[key]
                 self.snap.steps[key] = done.evolve(loop_done=True)
                 return outcome
-            if self.cancel.is_set:
-                return CANCELED
             iteration += 1
             self._forget(key)
             outcome = await self.run_node(scope, step, outcome.output, iteration)

@@ -195,9 +195,11 @@ class LeafRunner:
             except BailSignal as signal:
                 done = Attempted("bailed", output=signal.value)
             except Exception as exc:
-                final = (
-                    isinstance(exc, NonRetryableError) or attempt >= retries or self.cancel.is_set
-                )
+                if self.cancel.is_set:
+                    # The error most likely answers the cancel (a step watching cancel_event
+                    # raises): the cancel wins, and the step is neither failed nor retried.
+                    return Attempted("canceled", attempts=attempt + 1)
+                final = isinstance(exc, NonRetryableError) or attempt >= retries
                 if not final:
                     if emit_retries:
                         self.recorder.emit(

@@ -38,6 +38,8 @@ async def run_sleep(
         try:
             wake_at = await _wake_at(interp, scope, entry, input_data, now)
         except Exception as exc:
+            if interp.cancel.is_set:
+                return CANCELED  # the sleep function raised on the cancel: the cancel wins
             running = StepResult("running", payload=input_data, started_at=now)
             interp.snap.steps[key] = running
             interp.recorder.emit(ev.STEP_STARTED, path, {"input": input_data})
