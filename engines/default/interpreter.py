@@ -266,6 +266,7 @@ class Interpreter:
             path = (key,)
         rec = self.snap.steps.get(key)
         resuming = False
+        resume_data = suspend_data = None
         if rec is not None:
             status = rec.status
             if status == "success" or status == "skipped":
@@ -275,6 +276,7 @@ class Interpreter:
                     return SUSPENDED
                 resuming = True
                 input_data = rec.payload
+                resume_data = self._resume_data(scope)
             elif status == "failed":
                 return Outcome("failed", error=rec.error)
             elif status == "canceled":
@@ -282,6 +284,10 @@ class Interpreter:
             else:  # running, waiting or paused: interrupted, run it again
                 input_data = rec.payload
                 iteration = rec.iteration or iteration
+                if rec.resumed_at is not None and not isinstance(step, Workflow):
+                    # Interrupted while resumed: it runs again with the same resume data.
+                    resuming = True
+                    resume_data = rec.resume_payload
         if isinstance(step, Workflow):
             return await nested.run_nested(
                 self, scope, step, path, key, rec, input_data, resuming, iteration
@@ -291,9 +297,7 @@ class Interpreter:
         if self.cancel.is_set:
             return CANCELED
         now = self.clock()
-        resume_data = suspend_data = None
         if resuming and rec is not None:
-            resume_data = self._resume_data(scope)
             suspend_data = rec.suspend_payload
             running = rec.evolve(
                 status="running",
