@@ -15,6 +15,7 @@ from engines.core.errors import (
     StepNotFoundError,
     WorkflowError,
 )
+from engines.core.results import RunResult
 from engines.core.schema import validate_json
 from engines.core.snapshot import RunSnapshot
 from engines.core.workflow import Workflow
@@ -196,14 +197,32 @@ async def prepare_resume(
 
 
 async def prepare_restart(workflow: Workflow, engine: Engine, run_id: str) -> Execution:
+    """The execution that re-runs an interrupted run; any other run is refused."""
+    prepared = await restart_or_result(workflow, engine, run_id)
+    if isinstance(prepared, RunResult):
+        raise _not_active(prepared.status)
+    return prepared
+
+
+async def restart_or_result(
+    workflow: Workflow, engine: Engine, run_id: str
+) -> Execution | RunResult:
+    """What `restart()` does: re-run an interrupted run, or, for a run that ended in success
+    or failure, nothing but return its stored result (semantics §3.5)."""
     snap = await load_snapshot(engine, run_id)
     _check_workflow(workflow, snap)
     if engine.is_active(run_id):
         raise InvalidRunStateError(f"Run {run_id!r} is still running here; nothing to restart")
+    if snap.status in ("success", "failed"):
+        return snap.to_result()
     if snap.status not in ("running", "waiting", "pending"):
-        raise InvalidRunStateError(
-            f"This workflow run was not active (status: {snap.status}); restart re-runs "
-            "interrupted runs only"
-        )
+        raise _not_active(snap.status)
     snap.status = "running"
     return Execution(snap, "restart")
+
+
+def _not_active(status: str) -> InvalidRunStateError:
+    return InvalidRunStateError(
+        f"This workflow run was not active (status: {status}); restart re-runs "
+        "interrupted runs only"
+    )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from engines.core.engine import Engine, Execution
 from engines.core.errors import WorkflowError
 from engines.core.fork import prepare_time_travel
-from engines.core.prepare import prepare_restart, prepare_resume, prepare_start
+from engines.core.prepare import prepare_resume, prepare_start, restart_or_result
 from engines.sync import run_sync
 
 if TYPE_CHECKING:
@@ -105,9 +105,14 @@ class Run:
         return await self._execute(execution)
 
     async def restart(self) -> RunResult:
-        """Re-run an interrupted run from its stored snapshot; finished steps are kept."""
-        execution = await prepare_restart(self.workflow, self.engine, self.run_id)
-        return await self._execute(execution)
+        """Re-run an interrupted run from its stored snapshot; finished steps are kept.
+
+        A run that ended in success or failure is not run again: its stored result comes back.
+        """
+        prepared = await restart_or_result(self.workflow, self.engine, self.run_id)
+        if isinstance(prepared, Execution):
+            return await self._execute(prepared)
+        return prepared
 
     async def time_travel(
         self,
