@@ -12,21 +12,39 @@ if TYPE_CHECKING:
     from engines.core.step import Step
 
 
+class _Missing:
+    """The value of a path that leads nowhere (a map leaves its key out)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
 def walk_path(value: Any, path: str, where: str) -> Any:
-    """Follow a dotted `path` into `value`; `""` or `"."` is the whole value."""
+    """Follow a dotted `path` into `value`; `""` or `"."` is the whole value.
+
+    A key or index that is not there, or a step through `None`, gives `MISSING`; walking into
+    any other non-container raises `WorkflowError`.
+    """
     if path in ("", "."):
         return value
     current = value
     for part in path.split("."):
         if isinstance(current, dict):
-            current = current.get(part)
+            current = current.get(part, MISSING)
         elif isinstance(current, list) and part.isdigit():
             index = int(part)
-            current = current[index] if index < len(current) else None
+            current = current[index] if index < len(current) else MISSING
         elif current is None:
-            return None
+            return MISSING
         else:
             raise WorkflowError(f"Invalid path {path} in {where}")
+        if current is MISSING:
+            return MISSING
     return current
 
 

@@ -12,7 +12,15 @@ from engines.core.eager import run_eager
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.errors import BailSignal, NonRetryableError, SuspendSignal
 from engines.core.events import STEP_RETRYING
-from engines.core.mapping import Compute, Const, FromContext, FromInit, FromStep, walk_path
+from engines.core.mapping import (
+    MISSING,
+    Compute,
+    Const,
+    FromContext,
+    FromInit,
+    FromStep,
+    walk_path,
+)
 from engines.core.results import StepResult
 from engines.core.schema import copy_json, to_json_value
 from engines.core.step import Step
@@ -40,28 +48,32 @@ class Attempted:
 
 
 async def evaluate_map(step: MapStep, ctx: StepContext) -> Any:
-    """The output of a `.map()` step, source by source in insertion order."""
+    """The output of a `.map()` step, source by source in insertion order.
+
+    A source that finds nothing (a path or context key that is not there, no step of a
+    `from_step` list that succeeded) leaves its key out, so the next step's defaults apply.
+    """
     if callable(step.sources):
         return await call_quick(step.sources, ctx)
     out: dict[str, Any] = {}
     for key, src in step.sources.items():
+        value: Any = MISSING
         if isinstance(src, Const):
-            out[key] = src.value
+            value = src.value
         elif isinstance(src, Compute):
-            out[key] = await call_quick(src.fn, ctx)
+            value = await call_quick(src.fn, ctx)
         elif isinstance(src, FromContext):
-            out[key] = ctx.context.get(src.key)
+            value = ctx.context.get(src.key, MISSING)
         elif isinstance(src, FromInit):
-            out[key] = walk_path(ctx.get_init_data(), src.path, "the workflow input")
+            value = walk_path(ctx.get_init_data(), src.path, "the workflow input")
         elif isinstance(src, FromStep):
-            value = None
             for sid in src.steps:
-                value = ctx.get_step_result(sid)
-                if value is not None:
-                    out[key] = walk_path(value, src.path, f"step {sid}")
+                found = ctx.get_step_result(sid)
+                if found is not None:
+                    value = walk_path(found, src.path, f"step {sid}")
                     break
-            else:
-                out[key] = None
+        if value is not MISSING:
+            out[key] = value
     return out
 
 
