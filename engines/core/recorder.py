@@ -27,6 +27,7 @@ class Recorder:
         "_pending",
         "_thread",
         "clock",
+        "live",
         "publish",
         "snapshot",
         "staged",
@@ -48,6 +49,9 @@ class Recorder:
         # Records of running steps, written into the snapshot only if a commit happens while
         # they still run (a step that ends first replaces its record before anyone could see).
         self.staged: dict[str, StepResult] = {}
+        # Records built on demand at each commit (a foreach with the items finished so far):
+        # each source returns the current record, or None when it has not changed.
+        self.live: dict[str, Callable[[], StepResult | None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
 
@@ -87,6 +91,12 @@ class Recorder:
             for key, record in self.staged.items():
                 steps[key] = record
             self.staged.clear()
+        if self.live:
+            steps = self.snapshot.steps
+            for key, current in self.live.items():
+                live = current()
+                if live is not None:
+                    steps[key] = live
         self.snapshot.updated_at = self.clock()
         await self.storage.save(self.snapshot, events)
         if events:

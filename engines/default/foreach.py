@@ -1,17 +1,23 @@
-"""`foreach`: one body run per item, `concurrency` at a time, with per-item records."""
+"""`foreach`: one body run per item of the input list, `concurrency` at a time.
+
+`ForeachRun` is one execution of a foreach entry: which items run (fresh, resumed, or again
+after an interruption), in batches of `concurrency` by position, and each item's record. An
+item's record goes into the foreach's record as soon as the item finishes; the recorder stores
+it with its next write, so a process that dies mid-foreach loses only the items that were
+running, and a restart runs just those.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engines.core import events as ev
 from engines.core.calls import call_quick
 from engines.core.eager import gather_eager, run_eager
 from engines.core.error_codec import format_traceback
 from engines.core.errors import WorkflowError
-from engines.core.graph import ForeachEntry
+from engines.core.graph import ForeachEntry, StepLike
 from engines.core.results import StepResult
 from engines.core.schema import validate_json
 from engines.core.snapshot import path_key
@@ -24,28 +30,25 @@ if TYPE_CHECKING:
     from engines.default.interpreter import Interpreter
 
 
-async def _concurrency(
-    interp: Interpreter, scope: Scope, entry: ForeachEntry, items: list[Any]
-) -> int:
-    value: Any = entry.concurrency
-    if callable(value):
-        value = await run_eager(
-            call_quick(value, interp._plain_context(scope, items, None)),
-            interp.recorder.commit_pending,
-        )
-    if not isinstance(value, (int, float)) or value != value or value < 1:
-        return 1
-    return int(value)
+class ItemLaunch(NamedTuple):
+    """One item to run: fresh, or resumed with `resume_data` (and its earlier suspend data).
+
+    A named tuple: one is made per item, and foreach runs over many items."""
+
+    position: int
+    resumed: bool = False
+    resume_data: Any = None
+    suspend_data: Any = None
 
 
 async def run_foreach(
     interp: Interpreter, scope: Scope, entry: ForeachEntry, input_data: Any
 ) -> Outcome:
+    """Run a foreach entry unless its record says it already ended."""
     step = entry.step
     path = (*scope.prefix, step.id)
     key = path_key(path)
-    snap = interp.snap
-    rec = snap.steps.get(key)
+    rec = interp.snap.steps.get(key)
     resuming = False
     if rec is not None:
         if rec.status in ("success", "skipped"):
@@ -64,17 +67,18 @@ async def run_foreach(
     if interp.cancel.is_set:
         return CANCELED
     now = interp.clock()
+    resume_value = interp._resume_data(scope) if resuming else None
     if resuming and rec is not None:
-        resume_data = interp._resume_data(scope)
         running = rec.evolve(
-            status="running", resumed_at=now, resume_payload=resume_data, ended_at=None
+            status="running", resumed_at=now, resume_payload=resume_value, ended_at=None
         )
         interp.recorder.emit(
-            ev.STEP_RESUMED, path, {"input": input_data, "resume_payload": resume_data}
+            ev.STEP_RESUMED, path, {"input": input_data, "resume_payload": resume_value}
         )
     else:
         running = (
-            rec.evolve(status="running")
+            # A record prepared by time travel has no start yet: the re-execution starts now.
+            rec.evolve(status="running", started_at=rec.started_at or now)
             if rec is not None
             else StepResult("running", payload=input_data, started_at=now)
         )
@@ -83,185 +87,217 @@ async def run_foreach(
         exc = WorkflowError(
             f"foreach step {step.id!r} needs a list as input, got {type(input_data).__name__}"
         )
-        snap.steps[key] = running
+        interp.snap.steps[key] = running
         return interp._end_leaf(
             key,
             path,
             running,
             Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
         )
-    items: list[Any] = input_data
-    states: list[StepResult | None] = list(running.items or [None] * len(items))
-    running = running.evolve(items=tuple(states))
-    snap.steps[key] = running
-    await interp.recorder.commit()
-
     target_index = (
         interp.resume.for_each_index
         if (resuming and interp.resume is not None and scope.forced_resume is None)
         else None
     )
-    todo: list[tuple[int, bool]] = []
-    for index, state in enumerate(states):
-        if state is None or state.status in ("running", "waiting", "paused"):
-            todo.append((index, False))
-        elif state.status == "suspended" and resuming and target_index in (None, index):
-            todo.append((index, True))
+    run = ForeachRun(interp, scope, entry, path, running, input_data)
+    return await run.run(run.launches(resuming, target_index, resume_value))
 
-    concurrency = await _concurrency(interp, scope, entry, items)
-    total = len(items)
-    completed = sum(1 for s in states if s is not None and s.status == "success")
-    stop = False
-    bailed: list[Any] = []
-    resume_value = interp._resume_data(scope) if resuming else None
 
-    def record(index: int, ended: tuple[StepResult, bool]) -> None:
-        nonlocal completed, stop
-        item_rec, item_bailed = ended
-        if item_bailed:
-            # A bail ends the workflow; the item itself is recorded as succeeded.
-            bailed.append(item_rec.output)
-            stop = True
-        states[index] = item_rec
-        if item_rec.status == "success":
-            completed += 1
-        else:
-            # The first item that does not succeed stops new items; running ones finish.
-            stop = True
-        interp.recorder.emit(
-            ev.STEP_PROGRESS,
-            path,
-            {
-                "kind": "foreach",
-                "completed_count": completed,
-                "total_count": total,
-                "current_index": index,
-                "iteration_status": item_rec.status,
-                "iteration_output": item_rec.output,
-            },
-        )
+class ForeachRun:
+    """One execution of a foreach: its item records, the items it runs, how it ends."""
 
-    def launch(index: int, resume_item: bool) -> Coroutine[Any, Any, tuple[StepResult, bool]]:
-        return _run_item(
-            interp,
-            scope,
-            step,
-            path,
-            index,
-            items[index],
-            states[index],
-            resume_item,
-            resume_value,
-        )
+    def __init__(
+        self,
+        interp: Interpreter,
+        scope: Scope,
+        entry: ForeachEntry,
+        path: tuple[str, ...],
+        running: StepResult,
+        items: list[Any],
+    ) -> None:
+        self.interp = interp
+        self.scope = scope
+        self.entry = entry
+        self.step: StepLike = entry.step
+        self.path = path
+        self.key = path_key(path)
+        self.items = items
+        self.states: list[StepResult | None] = list(running.items or [None] * len(items))
+        self.running = running.evolve(items=tuple(self.states))
+        self.completed = sum(1 for s in self.states if s is not None and s.status == "success")
+        self.stop = False
+        self.bailed: list[Any] = []
+        self._changed = False
+        self._clean_until = 0
 
-    # Items run in batches of `concurrency` by position; an item before the next batch that
-    # did not succeed (a suspended one this resume leaves alone included) stops the loop.
-    clean_until = 0
+    # -- which items run ------------------------------------------------------------------------
 
-    def blocked(upto: int) -> bool:
-        nonlocal clean_until
-        for s in states[clean_until:upto]:
-            if s is None or s.status != "success":
+    def launches(
+        self, resuming: bool, target_index: int | None, resume_value: Any
+    ) -> list[ItemLaunch]:
+        """The items this execution runs, by position: those that never finished (an item
+        interrupted while resumed keeps its resume data) and, on a resume, the suspended ones
+        it targets."""
+        out: list[ItemLaunch] = []
+        for index, state in enumerate(self.states):
+            if state is None:
+                out.append(ItemLaunch(index))
+            elif state.status in ("running", "waiting", "paused"):
+                if state.resumed_at is not None:
+                    out.append(ItemLaunch(index, True, state.resume_payload, state.suspend_payload))
+                else:
+                    out.append(ItemLaunch(index))
+            elif state.status == "suspended" and resuming and target_index in (None, index):
+                out.append(ItemLaunch(index, True, resume_value, state.suspend_payload))
+        return out
+
+    def current(self) -> StepResult | None:
+        """The foreach's record with the items finished so far; None if unchanged since the
+        last call (the recorder asks at each write)."""
+        if not self._changed:
+            return None
+        self._changed = False
+        self.running = self.running.evolve(items=tuple(self.states))
+        return self.running
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def run(self, launches: list[ItemLaunch]) -> Outcome:
+        interp = self.interp
+        recorder = interp.recorder
+        interp.snap.steps[self.key] = self.running
+        await recorder.commit()
+        concurrency = await self._concurrency()
+        recorder.live[self.key] = self.current
+        try:
+            # Items run in batches of `concurrency` by position; an item before the next batch
+            # that did not succeed (a suspended one this resume leaves alone included) stops
+            # the loop.
+            for _, group in itertools.groupby(launches, key=lambda t: t.position // concurrency):
+                batch = list(group)
+                first = batch[0].position
+                if self.stop or interp.cancel.is_set or self._blocked(first - first % concurrency):
+                    break
+                if len(batch) == 1:
+                    await self._run_item(batch[0])
+                else:
+                    await gather_eager([self._run_item(i) for i in batch], recorder.commit_pending)
+        finally:
+            del recorder.live[self.key]
+        return self._end()
+
+    def _blocked(self, upto: int) -> bool:
+        for state in self.states[self._clean_until : upto]:
+            if state is None or state.status != "success":
                 return True
-        clean_until = max(clean_until, upto)
+        self._clean_until = max(self._clean_until, upto)
         return False
 
-    for _, group in itertools.groupby(todo, key=lambda t: t[0] // concurrency):
-        batch = list(group)
-        if stop or interp.cancel.is_set or blocked(batch[0][0] - batch[0][0] % concurrency):
-            break
-        if len(batch) == 1:
-            record(batch[0][0], await launch(*batch[0]))
-        else:
-            results = await gather_eager(
-                [launch(i, r) for i, r in batch], interp.recorder.commit_pending
-            )
-            for (index, _), item_rec in zip(batch, results, strict=True):
-                record(index, item_rec)
+    async def _concurrency(self) -> int:
+        value: Any = self.entry.concurrency
+        if callable(value):
+            ctx = self.interp._plain_context(self.scope, self.items, None)
+            value = await run_eager(call_quick(value, ctx), self.interp.recorder.commit_pending)
+        if not isinstance(value, (int, float)) or value != value or value < 1:
+            return 1
+        return int(value)
 
-    running = running.evolve(items=tuple(states))
-    statuses = [s.status if s is not None else None for s in states]
-    if "failed" in statuses:
-        failed = next(s for s in states if s is not None and s.status == "failed")
-        snap.steps[key] = running
-        return interp._end_leaf(
-            key,
-            path,
-            running,
-            Attempted("failed", error=failed.error, traceback=failed.traceback, attempts=1),
-        )
-    if bailed:
-        snap.steps[key] = running
-        return interp._end_leaf(
-            key, path, running, Attempted("bailed", output=bailed[0], attempts=1)
-        )
-    if interp.cancel.is_set or "canceled" in statuses:
-        snap.steps[key] = running
-        return interp._end_leaf(key, path, running, Attempted("canceled", attempts=1))
-    if "suspended" in statuses or None in statuses or "paused" in statuses:
-        # Item labels stay on the item records, where resume_labels() finds their index.
-        first = next((s for s in states if s is not None and s.status == "suspended"), None)
-        snap.steps[key] = running
-        return interp._end_leaf(
-            key,
-            path,
-            running,
-            Attempted(
-                "suspended", suspend_payload=first.suspend_payload if first else None, attempts=1
+    async def _run_item(self, launch: ItemLaunch) -> None:
+        interp = self.interp
+        index = launch.position
+        previous = self.states[index]
+        now = interp.clock()
+        started = previous.started_at if previous is not None and previous.started_at else now
+        base = StepResult(
+            "running",
+            payload=self.items[index],
+            started_at=started,
+            resume_payload=(
+                launch.resume_data
+                if launch.resumed or previous is None
+                else previous.resume_payload
             ),
+            resumed_at=now if launch.resumed else None,
         )
-    output = [s.output if s is not None else None for s in states]
-    snap.steps[key] = running
-    return interp._end_leaf(key, path, running, Attempted("success", output=output, attempts=1))
+        if launch.resumed:
+            # Stored as running with its resume data, so a restart resumes it the same way.
+            self.states[index] = base
+            self._changed = True
+        step = self.step
+        if isinstance(step, Workflow):
+            done = await self._run_nested_item(step, launch)
+        else:
+            done = await interp.leaf.attempts(
+                self.scope,
+                step,
+                self.path,
+                self.items[index],
+                launch.resume_data if launch.resumed else None,
+                launch.suspend_data if launch.resumed else None,
+                item=index,
+            )
+        self._finished(index, finished_record(base, done, interp.clock()), done.status == "bailed")
 
+    def _finished(self, index: int, record: StepResult, bailed: bool) -> None:
+        if bailed:
+            # A bail ends the workflow; the item itself is recorded as succeeded.
+            self.bailed.append(record.output)
+            self.stop = True
+        self.states[index] = record
+        self._changed = True
+        if record.status == "success":
+            self.completed += 1
+        else:
+            # The first item that does not succeed stops new items; running ones finish.
+            self.stop = True
+        payload: dict[str, Any] = {
+            "kind": "foreach",
+            "completed_count": self.completed,
+            "total_count": len(self.items),
+            "current_index": index,
+            "iteration_status": record.status,
+            "iteration_output": record.output,
+        }
+        if record.state_delta:
+            payload["state_delta"] = record.state_delta
+        self.interp.recorder.emit(ev.STEP_PROGRESS, self.path, payload)
 
-async def _run_item(
-    interp: Interpreter,
-    scope: Scope,
-    step: Any,
-    path: tuple[str, ...],
-    index: int,
-    item: Any,
-    previous: StepResult | None,
-    resume_item: bool,
-    resume_value: Any,
-) -> tuple[StepResult, bool]:
-    """Run one item; returns its record and whether it bailed."""
-    started = previous.started_at if previous is not None and previous.started_at else None
-    if started is None:
-        started = interp.clock()
-    resume_data = resume_value if resume_item else None
-    base = StepResult(
-        "running",
-        payload=item,
-        started_at=started,
-        resume_payload=resume_data if resume_item or previous is None else previous.resume_payload,
-    )
-    if isinstance(step, Workflow):
-        done = await _run_nested_item(interp, scope, step, index, item, resume_item, resume_value)
-    else:
-        suspend_data = previous.suspend_payload if resume_item and previous is not None else None
-        done = await interp.leaf.attempts(
-            scope, step, path, item, resume_data, suspend_data, emit_retries=False
-        )
-    return finished_record(base, done, interp.clock()), done.status == "bailed"
+    async def _run_nested_item(self, wf: Workflow, launch: ItemLaunch) -> Attempted:
+        interp = self.interp
+        item = self.items[launch.position]
+        item_prefix = (*self.scope.prefix, f"{wf.id}[{launch.position}]")
+        try:
+            nested_input = validate_json(wf.input_schema, item, f"input of workflow {wf.id!r}")
+        except Exception as exc:
+            return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
+        forced = (launch.resume_data,) if launch.resumed else None
+        inner = Scope(wf, item_prefix, nested_input, forced)
+        outcome = await interp.run_flow(inner, nested_input)
+        return nested_attempted(interp, wf, item_prefix, outcome)
 
+    # -- the end ----------------------------------------------------------------------------
 
-async def _run_nested_item(
-    interp: Interpreter,
-    scope: Scope,
-    wf: Workflow,
-    index: int,
-    item: Any,
-    resume_item: bool,
-    resume_value: Any,
-) -> Attempted:
-    item_prefix = (*scope.prefix, f"{wf.id}[{index}]")
-    try:
-        nested_input = validate_json(wf.input_schema, item, f"input of workflow {wf.id!r}")
-    except Exception as exc:
-        return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
-    forced = (resume_value,) if resume_item else None
-    inner = Scope(wf, item_prefix, nested_input, forced)
-    outcome = await interp.run_flow(inner, nested_input)
-    return nested_attempted(interp, wf, item_prefix, outcome)
+    def _end(self) -> Outcome:
+        interp = self.interp
+        key, path = self.key, self.path
+        running = self.running.evolve(items=tuple(self.states))
+        interp.snap.steps[key] = running
+        states = self.states
+        statuses = [s.status if s is not None else None for s in states]
+        if "failed" in statuses:
+            failed = next(s for s in states if s is not None and s.status == "failed")
+            done = Attempted("failed", error=failed.error, traceback=failed.traceback, attempts=1)
+        elif self.bailed:
+            done = Attempted("bailed", output=self.bailed[0], attempts=1)
+        elif interp.cancel.is_set or "canceled" in statuses:
+            done = Attempted("canceled", attempts=1)
+        elif "suspended" in statuses or None in statuses or "paused" in statuses:
+            # Item labels stay on the item records, where resume_labels() finds their index.
+            first = next((s for s in states if s is not None and s.status == "suspended"), None)
+            done = Attempted(
+                "suspended", suspend_payload=first.suspend_payload if first else None, attempts=1
+            )
+        else:
+            output = [s.output if s is not None else None for s in states]
+            done = Attempted("success", output=output, attempts=1)
+        return interp._end_leaf(key, path, running, done)

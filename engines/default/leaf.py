@@ -110,6 +110,11 @@ def finished_record(running: StepResult, done: Attempted, now: float) -> StepRes
     return running.evolve(status="canceled", ended_at=now, attempts=done.attempts)
 
 
+def item_path(path: tuple[str, ...], index: int) -> tuple[str, ...]:
+    """The path of item `index` of the foreach at `path` (`step[index]`)."""
+    return (*path[:-1], f"{path[-1]}[{index}]")
+
+
 class LeafRunner:
     """Runs a leaf step's attempts for an interpreter; engines wrap steps by overriding
     `make_context`, `prepare`, `call` or `output`."""
@@ -176,9 +181,13 @@ class LeafRunner:
         resume_data: Any = None,
         suspend_data: Any = None,
         iteration: int | None = None,
-        emit_retries: bool = True,
+        item: int | None = None,
     ) -> Attempted:
-        """Run `execute` up to 1 + retries times; signals and cancellation end it early."""
+        """Run `execute` up to 1 + retries times; signals and cancellation end it early.
+
+        `item` is the index of the foreach item being run: its retries are announced on the
+        item's path (`step[index]`).
+        """
         retries = step.retries if step.retries is not None else scope.flow.retries
         delay = scope.flow.retry_delay
         attempt = 0
@@ -213,13 +222,13 @@ class LeafRunner:
                     return Attempted("canceled", attempts=attempt + 1)
                 final = isinstance(exc, NonRetryableError) or attempt >= retries
                 if not final:
-                    if emit_retries:
-                        self.recorder.emit(
-                            STEP_RETRYING,
-                            path,
-                            {"attempt": attempt + 1, "error": error_to_dict(exc)},
-                        )
-                        await self.recorder.commit()
+                    retry: dict[str, Any] = {"attempt": attempt + 1, "error": error_to_dict(exc)}
+                    if item is None:
+                        self.recorder.emit(STEP_RETRYING, path, retry)
+                    else:
+                        retry["for_each_index"] = item
+                        self.recorder.emit(STEP_RETRYING, item_path(path, item), retry)
+                    await self.recorder.commit()
                     if await self.cancel.wait(delay):
                         return Attempted("canceled", attempts=attempt + 1)
                     attempt += 1
