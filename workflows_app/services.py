@@ -337,15 +337,30 @@ class _Fork:
         self.downstream = downstream_paths(self.workflow, self.target)
         named = [reuse] if isinstance(reuse, str) else list(reuse or ())
         self.reuse = [k for k in (path_key(normalize_path(r)) for r in named) if self._reusable(k)]
-        prepare = (self.workflow, engine(), run_id, self.target, input_data)
-        rest = (None, None, None, False, self.reuse, _now())
-        self.execution = _sync(prepare_time_travel, *prepare, None, *rest)
+        self.run_id = run_id
+        self.input_data = input_data
+        self.execution = self._prepare(None)
         overrides, problems = compare.edited_outputs(
             self.workflow, self.source.steps, self.kept, outputs
         )
         self.errors.extend(problems)
         if overrides:
-            self.execution = _sync(prepare_time_travel, *prepare, overrides, *rest)
+            self.execution = self._prepare(overrides)
+
+    def _prepare(self, overrides: dict[str, Any] | None) -> Execution:
+        async def prepare() -> Execution:
+            return await prepare_time_travel(
+                self.workflow,
+                engine(),
+                run_id=self.run_id,
+                step=self.target,
+                input_data=self.input_data,
+                context=overrides,
+                reuse=self.reuse,
+                now=_now(),
+            )
+
+        return _sync(prepare)
 
     @property
     def kept(self) -> set[str]:

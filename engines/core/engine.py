@@ -23,6 +23,9 @@ class ResumeTarget:
     path: tuple[str, ...]
     data: Any
     for_each_index: int | None = None
+    # Time travel answering a step that was suspended after the fork point: the step at `path`
+    # has no record; the first time the walk reaches it, it runs with `data` as resume data.
+    downstream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,7 @@ class Engine(Protocol):
 
     name: str
     storage: Storage
+    clock: Callable[[], float]
 
     async def execute(self, workflow: Workflow, execution: Execution) -> RunResult:
         """Run `execution` to its next stop (success, failure, suspension, cancel, pause)."""

@@ -130,16 +130,15 @@ class Run:
         execution = await prepare_time_travel(
             self.workflow,
             self.engine,
-            self.run_id,
-            step,
-            input_data,
-            context,
-            nested_context,
-            resume_data,
-            initial_state,
-            per_step,
-            reuse,
-            self._now(),
+            run_id=self.run_id,
+            step=step,
+            input_data=input_data,
+            context=context,
+            nested_context=nested_context,
+            resume_data=resume_data,
+            initial_state=initial_state,
+            per_step=per_step,
+            reuse=reuse,
         )
         return await self._execute(execution)
 

@@ -66,6 +66,8 @@ class Interpreter:
         self.cancel = cancel
         self.clock = recorder.clock
         self.resume = execution.resume
+        # Resume data that answers a step downstream of a time-travel target, once.
+        self.answer = execution.resume if execution.resume and execution.resume.downstream else None
         self.budget: int | None = 1 if execution.per_step else None
         self.env = RunEnv(
             self.snap.run_id,
@@ -288,6 +290,10 @@ class Interpreter:
                     # Interrupted while resumed: it runs again with the same resume data.
                     resuming = True
                     resume_data = rec.resume_payload
+        elif self.answer is not None and path == self.answer.path:
+            resuming = True
+            resume_data = self.answer.data
+            self.answer = None
         if isinstance(step, Workflow):
             return await nested.run_nested(
                 self, scope, step, path, key, rec, input_data, resuming, iteration
@@ -297,7 +303,15 @@ class Interpreter:
         if self.cancel.is_set:
             return CANCELED
         now = self.clock()
-        if resuming and rec is not None:
+        if resuming and rec is None:
+            running = StepResult(
+                "running", input_data, started_at=now, iteration=iteration,
+                resume_payload=resume_data, resumed_at=now,
+            )  # fmt: skip
+            self.recorder.emit(
+                ev.STEP_STARTED, path, {"input": input_data, "resume_payload": resume_data}
+            )
+        elif resuming and rec is not None:
             suspend_data = rec.suspend_payload
             running = rec.evolve(
                 status="running",
@@ -379,7 +393,7 @@ class Interpreter:
         if scope.forced_resume is not None:
             return True
         target = self.resume
-        return target is not None and target.path[: len(path)] == path
+        return target is not None and not target.downstream and target.path[: len(path)] == path
 
     def _resume_data(self, scope: Scope) -> Any:
         if scope.forced_resume is not None:

@@ -36,7 +36,10 @@ async def run_nested(
     now = interp.clock()
     if rec is not None:
         # Resumed, restarted or continued: the recorded input was validated already.
-        running = rec.evolve(status="running", ended_at=None, iteration=iteration)
+        # A record prepared by time travel has no start yet: the re-execution starts now.
+        running = rec.evolve(
+            status="running", ended_at=None, iteration=iteration, started_at=rec.started_at or now
+        )
         if resuming:
             running = running.evolve(resumed_at=now, resume_payload=interp._resume_data(scope))
             interp.recorder.emit(

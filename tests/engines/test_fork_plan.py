@@ -65,7 +65,7 @@ async def _plan(
     result = await run.start(input_data={})
     assert result.status == "success"
     execution = await prepare_time_travel(
-        workflow, engine, run.run_id, target, input_data, None, None, None, None, False, reuse, 0.0
+        workflow, engine, run_id=run.run_id, step=target, input_data=input_data, reuse=reuse
     )
     return dict(plan_fork(workflow, execution.snapshot.steps))
 
