@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engines.core.events import Event
@@ -61,7 +61,7 @@ class Recorder:
         self._thread = threading.get_ident()
 
     def emit(
-        self, type: str, path: tuple[str, ...] = (), payload: dict[str, Any] | None = None
+        self, type: str, path: tuple[str, ...] = (), payload: Mapping[str, Any] | None = None
     ) -> Event:
         """Number and queue an event; it is stored and published at the next commit."""
         snap = self.snapshot
@@ -70,7 +70,7 @@ class Recorder:
         self._pending.append(event)
         return event
 
-    def emit_threadsafe(self, type: str, path: tuple[str, ...], payload: dict[str, Any]) -> None:
+    def emit_threadsafe(self, type: str, path: tuple[str, ...], payload: Mapping[str, Any]) -> None:
         """`emit` from any thread (sync steps run in worker threads)."""
         if self._loop is None or threading.get_ident() == self._thread:
             self.emit(type, path, payload)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engines.core import events as ev
+from engines.core.cancel import cancel_in_storage
 from engines.core.context import CancelToken
 from engines.core.engine import Execution, Listener
 from engines.core.errors import InvalidRunStateError, RunNotFoundError
@@ -68,15 +68,7 @@ class DefaultEngine:
             raise RunNotFoundError(f"No run {run_id!r} in storage")
         if snap.status not in ("suspended", "paused", *ACTIVE_RUN_STATUSES):
             return False
-        # Not executing here: a suspended, paused or interrupted run is canceled in storage.
-        snap.status = "canceled"
-        snap.suspended = []
-        snap.resume_labels = {}
-        snap.finished_at = self.clock()
-        recorder = Recorder(snap, self.storage, self._publish, self.clock)
-        recorder.emit(ev.RUN_CANCELED, (), {})
-        await recorder.commit()
-        await notify(workflow, snap.to_result())
+        await cancel_in_storage(workflow, snap, self.storage, self._publish, self.clock)
         return True
 
     def is_active(self, run_id: str) -> bool:
