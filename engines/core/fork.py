@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from engines.core import events as ev
-from engines.core.engine import Execution, ResumeTarget
+from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import InvalidRunStateError, ValidationError, WorkflowError
 from engines.core.events import Event
 from engines.core.graph import (
@@ -29,6 +29,7 @@ from engines.core.graph import (
     entry_steps,
 )
 from engines.core.prepare import normalize_path, require_step
+from engines.core.replay import Replay, Targets, replay
 from engines.core.results import StepResult
 from engines.core.schema import validate_json
 from engines.core.snapshot import RunSnapshot, path_key
@@ -70,8 +71,10 @@ class _ForkBuilder:
         reuse: set[str],
         input_data: Any,
         has_input: bool,
+        resuming: bool = False,
     ) -> None:
         self.source = source
+        self.resuming = resuming
         self.overrides = overrides
         self.reuse = reuse
         self.input_data = input_data
@@ -164,7 +167,8 @@ class _ForkBuilder:
             self.walk(step, (*prefix, sid), target[1:], payload, strict=False)
             return
         payload = self.input_data if self.has_input else prev_output
-        if recorded is not None and recorded.status == "suspended":
+        if self.resuming and recorded is not None and recorded.status == "suspended":
+            # Resume data resumes the suspended target; without it, the target runs again.
             self.out[key] = recorded.evolve(payload=payload)
         elif isinstance(entry, ForeachEntry) and not self.has_input:
             self.out[key] = self._foreach_target(key, recorded, payload)
@@ -260,6 +264,18 @@ def state_at(events: Iterable[Event], target_key: str, initial: dict[str, Any]) 
 _START_EVENTS = frozenset({ev.STEP_STARTED, ev.STEP_RESUMED, ev.STEP_WAITING})
 
 
+def _changed_state(steps: Mapping[str, StepResult]) -> bool:
+    """False when no step of the run can have changed its state: no record holds a change and
+    no loop ran twice (a loop keeps only its last iteration's records). Then the run's state
+    at any point is its initial state, and the event log need not be read."""
+    for rec in steps.values():
+        if rec.state_delta or (rec.iteration is not None and rec.iteration > 1):
+            return True
+        if rec.items is not None and any(i is not None and i.state_delta for i in rec.items):
+            return True
+    return False
+
+
 def _answered_step(
     workflow: Workflow, source: RunSnapshot | None, target: tuple[str, ...]
 ) -> tuple[str, ...] | None:
@@ -335,7 +351,8 @@ async def prepare_time_travel(
     reuse_ids = {".".join(normalize_path(r)) for r in (reuse or [])}
     has_history = source is not None and source.has_history
     base = source.steps if source is not None else {}
-    builder = _ForkBuilder(base, overrides, reuse_ids, input_data, has_input)
+    resuming = resume_data is not None
+    builder = _ForkBuilder(base, overrides, reuse_ids, input_data, has_input, resuming)
     builder.walk(workflow, (), target, source.input if source is not None else None, strict=True)
     target_key = path_key(target)
     # Everything but the target and the nested workflows that enclose it was kept as recorded.
@@ -345,7 +362,8 @@ async def prepare_time_travel(
         state = dict(state_override)
     else:
         initial = source.initial_state if source is not None else {}
-        events = await engine.storage.read_events(run_id) if has_history else []
+        changed = source is not None and _changed_state(source.steps)
+        events = await engine.storage.read_events(run_id) if changed else []
         state = state_at(events, target_key, initial)
         # Records the fork replays without running them bring their changes along.
         replayed = [builder.out[k] for k in builder.kept] + list(overrides.values())
@@ -381,7 +399,9 @@ async def prepare_time_travel(
         "reused_steps": kept,
         "overrides": {k: v.to_dict() for k, v in overrides.items()},
     }
-    return Execution(snap, "time_travel", resume=resume, per_step=per_step, started_payload=started)
+    return Execution(
+        snap, ExecutionMode.TIME_TRAVEL, resume=resume, per_step=per_step, started_payload=started
+    )
 
 
 def _fork_resume(
@@ -425,50 +445,64 @@ def downstream_paths(workflow: Workflow, target: tuple[str, ...]) -> list[str]:
     return out
 
 
-PlanAction = Literal["reused", "re-executed", "skipped"]
+PlanAction = Literal["reused", "re-executed", "skipped", "fails", "canceled", "stays suspended"]
 
 # A foreach item of a nested workflow records its inner steps under "step[3].inner".
 _ITEM_INDEX = re.compile(r"\[\d+\]")
 
 
-def _plain_records(steps: Mapping[str, StepResult]) -> dict[str, str]:
-    """Each record's status by its graph path (foreach item indexes dropped; an item that did
-    not succeed speaks for all of them)."""
-    out: dict[str, str] = {}
+def _plain_records(steps: Mapping[str, StepResult]) -> dict[str, StepResult]:
+    """Each record by its graph path (foreach item indexes dropped; an item that did not
+    succeed speaks for all of them)."""
+    out: dict[str, StepResult] = {}
     for key, rec in steps.items():
         plain = _ITEM_INDEX.sub("", key)
-        if out.get(plain, "success") == "success":
-            out[plain] = rec.status
+        held = out.get(plain)
+        if held is None or held.status == "success":
+            out[plain] = rec
     return out
 
 
-def plan_fork(workflow: Workflow, steps: Mapping[str, StepResult]) -> list[tuple[str, PlanAction]]:
-    """What running `workflow` over prepared records (`prepare_time_travel`'s snapshot) does
-    with every step path, nested workflows and sleeps included, in graph order.
+def plan_fork(
+    workflow: Workflow,
+    steps: Mapping[str, StepResult],
+    resume: ResumeTarget | None = None,
+) -> list[tuple[str, PlanAction]]:
+    """What running `workflow` over prepared records (`prepare_time_travel`'s snapshot, and its
+    `resume` target) does with every step path, nested workflows and sleeps included, in
+    graph order.
 
-    The rules are the engine's: a successful record is replayed ("reused"); a branch whose arms
-    were recorded runs those arms only, so the others, like everything inside a replayed nested
-    workflow that has no successful record, are "skipped"; every other step on the path runs
-    ("re-executed": the target, the workflows enclosing it, and what follows it unless reused).
-    A foreach that runs again over items of which some are kept lists each item after it
-    (`step[0]`, ...): "reused" or "re-executed".
+    Each record is read with the engine's own replay rule (`engines.core.replay`): a successful
+    record is replayed ("reused"); a recorded failure, cancel or suspension that the fork does
+    not resume stops it there ("fails", "canceled", "stays suspended"); every other step on
+    the path runs ("re-executed": the target, the workflows enclosing it, and what follows it
+    unless reused). A branch whose arms were recorded runs those arms only, so the others,
+    like everything inside a replayed nested workflow, are "skipped". A foreach that runs
+    again over items of which some are kept lists each item after it (`step[0]`, ...):
+    "reused" or "re-executed".
     """
+    targets: Targets = resume.path if resume is not None and not resume.downstream else None
     out: list[tuple[str, PlanAction]] = []
-    _plan_flow(workflow, (), _plain_records(steps), steps, True, out)
+    _plan_flow(workflow, (), _plain_records(steps), steps, targets, True, out)
     return out
 
 
 def _plan_flow(
     flow: Workflow,
     prefix: tuple[str, ...],
-    records: dict[str, str],
+    records: dict[str, StepResult],
     steps: Mapping[str, StepResult],
+    targets: Targets,
     runs: bool,
     out: list[tuple[str, PlanAction]],
-) -> None:
+) -> bool:
+    """Plan a flow's entries; True when the flow stops at one of them (what follows is
+    skipped, in this flow and in the flows enclosing it)."""
+    stopped = False
     for entry in flow.entries:
         if isinstance(entry, SleepEntry):
-            _plan_node(None, (*prefix, entry.id), records, steps, runs, out)
+            if _plan_node(None, (*prefix, entry.id), records, steps, targets, runs, out):
+                stopped, runs = True, False
             continue
         members = entry_steps(entry)
         chosen: set[str] = set()
@@ -476,32 +510,49 @@ def _plan_flow(
             chosen = {
                 s.id
                 for s in members
-                if records.get(path_key((*prefix, s.id)), "skipped") != "skipped"
+                if (r := records.get(path_key((*prefix, s.id)))) is not None
+                and r.status != "skipped"
             }
+        foreach = isinstance(entry, ForeachEntry)
+        block_stops = False
         for s in members:
             # Recorded arms stay chosen (their conditions are not evaluated again).
             arm_runs = runs and (not chosen or s.id in chosen)
-            _plan_node(
-                s, (*prefix, s.id), records, steps, arm_runs, out, isinstance(entry, ForeachEntry)
-            )
+            if _plan_node(s, (*prefix, s.id), records, steps, targets, arm_runs, out, foreach):
+                block_stops = True
+        if block_stops:
+            stopped, runs = True, False
+    return stopped
+
+
+_STOPS: dict[Replay, PlanAction] = {
+    Replay.FAIL: "fails",
+    Replay.CANCEL: "canceled",
+    Replay.STAY_SUSPENDED: "stays suspended",
+}
 
 
 def _plan_node(
     step: StepLike | None,
     path: tuple[str, ...],
-    records: dict[str, str],
+    records: dict[str, StepResult],
     steps: Mapping[str, StepResult],
+    targets: Targets,
     runs: bool,
     out: list[tuple[str, PlanAction]],
     foreach: bool = False,
-) -> None:
+) -> bool:
+    """Plan one step (and a nested workflow's steps); True when the walk stops there."""
     key = path_key(path)
-    status = records.get(key)
+    record = records.get(key)
+    decision = replay(record, targets, path)
     action: PlanAction
-    if status == "success":
-        action = "reused"
-    elif not runs or status == "skipped":
+    if decision is Replay.REUSE:
+        action = "skipped" if record is not None and record.status == "skipped" else "reused"
+    elif not runs:
         action = "skipped"
+    elif decision in _STOPS:
+        action = _STOPS[decision]
     else:
         action = "re-executed"
     out.append((key, action))
@@ -510,5 +561,8 @@ def _plan_node(
         for index, item in enumerate(rec.items):
             kept = item is not None and item.status == "success"
             out.append((f"{key}[{index}]", "reused" if kept else "re-executed"))
+    stops = action in _STOPS.values()
     if isinstance(step, Workflow):
-        _plan_flow(step, path, records, steps, action == "re-executed", out)
+        inner_stops = _plan_flow(step, path, records, steps, targets, action == "re-executed", out)
+        stops = stops or inner_stops
+    return stops

@@ -6,10 +6,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engines.core.calls import call_quick
 from engines.core.errors import WorkflowError
 
 if TYPE_CHECKING:
+    from engines.core.context import StepContext
     from engines.core.step import Step
+    from engines.core.workflow import MapStep
 
 
 class _Missing:
@@ -133,3 +136,33 @@ def describe_source(source: MapSource) -> dict[str, Any]:
     if isinstance(source, Const):
         return {"source": "const", "value": repr(source.value)[:200]}
     return {"source": "fn", "name": getattr(source.fn, "__name__", "fn")}
+
+
+async def evaluate_map(step: MapStep, ctx: StepContext) -> Any:
+    """The output of a `.map()` step, source by source in insertion order.
+
+    A source that finds nothing (a path or context key that is not there, no step of a
+    `from_step` list that succeeded) leaves its key out, so the next step's defaults apply.
+    """
+    if callable(step.sources):
+        return await call_quick(step.sources, ctx)
+    out: dict[str, Any] = {}
+    for key, src in step.sources.items():
+        value: Any = MISSING
+        if isinstance(src, Const):
+            value = src.value
+        elif isinstance(src, Compute):
+            value = await call_quick(src.fn, ctx)
+        elif isinstance(src, FromContext):
+            value = ctx.context.get(src.key, MISSING)
+        elif isinstance(src, FromInit):
+            value = walk_path(ctx.get_init_data(), src.path, "the workflow input")
+        elif isinstance(src, FromStep):
+            for sid in src.steps:
+                found = ctx.get_step_result(sid)
+                if found is not None:
+                    value = walk_path(found, src.path, f"step {sid}")
+                    break
+        if value is not MISSING:
+            out[key] = value
+    return out

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from engines.core.engine import ExecutionMode
 from engines.core.error_codec import error_to_dict
-
-ExecutionMode = Literal["start", "resume", "continue", "restart", "time_travel"]
 
 
 class ResumeInfo(TypedDict):
@@ -26,7 +25,7 @@ class ResumeInfo(TypedDict):
 class RunStarted(TypedDict):
     """`run.started`: how the execution began (start input, resume target, fork origin)."""
 
-    mode: ExecutionMode
+    mode: str  # an ExecutionMode value
     input: NotRequired[Any]
     state: NotRequired[dict[str, Any]]
     context: NotRequired[dict[str, Any]]
@@ -112,7 +111,7 @@ class CustomProgress(TypedDict):
 
 def run_started(mode: ExecutionMode) -> RunStarted:
     """The start of an execution; callers add the mode's details (see `RunStarted`)."""
-    return {"mode": mode}
+    return {"mode": mode.value}
 
 
 def resume_info(path: tuple[str, ...], data: Any, for_each_index: int | None) -> ResumeInfo:

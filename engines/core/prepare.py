@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from engines.core.engine import Execution, ResumeTarget
+from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import (
     InvalidRunStateError,
     RunNotFoundError,
@@ -88,7 +88,9 @@ async def prepare_start(
     initial_state: Any,
     context: dict[str, Any] | None,
     now: float,
+    per_step: bool = False,
 ) -> Execution:
+    """The execution of a new run, validated; an existing run id is refused."""
     data = validate_json(workflow.input_schema, input_data, "input data")
     state = validate_json(
         workflow.state_schema, initial_state if initial_state is not None else {}, "initial state"
@@ -118,7 +120,7 @@ async def prepare_start(
         started_at=now,
         seq=existing.seq if existing else 0,
     )
-    return Execution(snap, "start")
+    return Execution(snap, ExecutionMode.START, per_step=per_step)
 
 
 def _resolve_target(
@@ -169,6 +171,7 @@ async def prepare_resume(
     context: dict[str, Any] | None,
     per_step: bool,
 ) -> Execution:
+    """The execution that resumes a suspended step (or continues a paused run), validated."""
     snap = await load_snapshot(engine, run_id)
     _check_workflow(workflow, snap)
     if engine.is_active(run_id):
@@ -177,7 +180,7 @@ async def prepare_resume(
         snap.context.update(context)
     if snap.status == "paused" and step is None and label is None:
         snap.status = "running"
-        return Execution(snap, "continue", per_step=per_step)
+        return Execution(snap, ExecutionMode.CONTINUE, per_step=per_step)
     if snap.status != "suspended":
         raise InvalidRunStateError(
             f"This workflow run was not suspended (status: {snap.status}); nothing to resume. "
@@ -193,7 +196,7 @@ async def prepare_resume(
     if index is not None and (not isinstance(index, int) or index < 0):
         raise WorkflowError(f"for_each_index must be a whole number >= 0, got {index!r}")
     snap.status = "running"
-    return Execution(snap, "resume", ResumeTarget(path, data, index), per_step=per_step)
+    return Execution(snap, ExecutionMode.RESUME, ResumeTarget(path, data, index), per_step=per_step)
 
 
 async def prepare_restart(workflow: Workflow, engine: Engine, run_id: str) -> Execution:
@@ -218,7 +221,7 @@ async def restart_or_result(
     if snap.status not in ("running", "waiting", "pending"):
         raise _not_active(snap.status)
     snap.status = "running"
-    return Execution(snap, "restart")
+    return Execution(snap, ExecutionMode.RESTART)
 
 
 def _not_active(status: str) -> InvalidRunStateError:
@@ -226,3 +229,14 @@ def _not_active(status: str) -> InvalidRunStateError:
         f"This workflow run was not active (status: {status}); restart re-runs "
         "interrupted runs only"
     )
+
+
+async def prepare_continue(workflow: Workflow, engine: Engine, run_id: str) -> Execution:
+    """The execution that walks a running run again after a step handed off by this engine
+    ended elsewhere and its result was stored (see `engines.core.interpreter`)."""
+    snap = await load_snapshot(engine, run_id)
+    _check_workflow(workflow, snap)
+    if snap.status not in ("running", "waiting"):
+        raise _not_active(snap.status)
+    snap.status = "running"
+    return Execution(snap, ExecutionMode.CONTINUE)

@@ -135,3 +135,19 @@ async def test_time_travel_resume_data_without_a_suspended_step_is_still_refused
 
     with pytest.raises(InvalidRunStateError):
         await run.time_travel("prepare", resume_data={"approved": True})
+
+
+async def test_time_travel_to_a_suspended_step_without_resume_data_runs_it_again(
+    engine: Any, calls: Calls
+) -> None:
+    """Without resume data the suspended target re-executes (and asks again), as the plan
+    preview says, instead of the fork stopping at once on the copied suspension."""
+    wf = _expense("tt-answer-rerun", calls)
+    run = wf.create_run(engine=engine)
+    assert (await run.start(input_data={"amount": 50})).status == "suspended"
+
+    fork = await run.time_travel("approve", input_data={"amount": 70})
+
+    assert fork.status == "suspended"
+    assert calls.args["approve"] == [None, None]
+    assert fork.steps["approve"].suspend_payload == {"question": "approve 70?"}

@@ -13,21 +13,30 @@ import itertools
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engines.core import events as ev
+from engines.core import payloads
 from engines.core.calls import call_quick
 from engines.core.eager import gather_eager, run_eager
-from engines.core.error_codec import format_traceback
 from engines.core.errors import WorkflowError
 from engines.core.graph import ForeachEntry, StepLike
+from engines.core.nested import failed, nested_attempted
+from engines.core.outcome import (
+    CANCELED,
+    HANDED_OFF_STATUS,
+    PAUSED,
+    SUSPENDED,
+    Attempted,
+    Outcome,
+    Scope,
+    finished_record,
+)
+from engines.core.replay import Replay, replay
 from engines.core.results import StepResult
 from engines.core.schema import validate_json
 from engines.core.snapshot import path_key
 from engines.core.workflow import Workflow
-from engines.default.leaf import Attempted, finished_record
-from engines.default.nested import nested_attempted
-from engines.default.outcome import CANCELED, PAUSED, SUSPENDED, Outcome, Scope
 
 if TYPE_CHECKING:
-    from engines.default.interpreter import Interpreter
+    from engines.core.interpreter import Interpreter
 
 
 class ItemLaunch(NamedTuple):
@@ -39,61 +48,55 @@ class ItemLaunch(NamedTuple):
     resumed: bool = False
     resume_data: Any = None
     suspend_data: Any = None
+    first_attempt: int = 0  # attempts made before a retry delay was handed off
 
 
 async def run_foreach(
     interp: Interpreter, scope: Scope, entry: ForeachEntry, input_data: Any
 ) -> Outcome:
-    """Run a foreach entry unless its record says it already ended."""
+    """Run a foreach entry as the replay rule says for its record."""
     step = entry.step
     path = (*scope.prefix, step.id)
     key = path_key(path)
     rec = interp.snap.steps.get(key)
-    resuming = False
+    action = replay(rec, interp.targets(scope), path)
     if rec is not None:
-        if rec.status in ("success", "skipped"):
+        if action is Replay.REUSE:
             return Outcome("success", rec.output)
-        if rec.status == "failed":
+        if action is Replay.FAIL:
             return Outcome("failed", error=rec.error)
-        if rec.status == "canceled":
+        if action is Replay.CANCEL:
             return CANCELED
-        if rec.status == "suspended":
-            if not interp._targeted(scope, path):
-                return SUSPENDED
-            resuming = True
+        if action is Replay.STAY_SUSPENDED:
+            return SUSPENDED
         input_data = rec.payload
-    if not interp._take_budget():
+    resuming = action is Replay.RESUME
+    if not interp.take_budget():
         return PAUSED
     if interp.cancel.is_set:
         return CANCELED
     now = interp.clock()
-    resume_value = interp._resume_data(scope) if resuming else None
+    resume_value = interp.resume_data(scope) if resuming else None
     if resuming and rec is not None:
         running = rec.evolve(
             status="running", resumed_at=now, resume_payload=resume_value, ended_at=None
         )
-        interp.recorder.emit(
-            ev.STEP_RESUMED, path, {"input": input_data, "resume_payload": resume_value}
-        )
+        interp.recorder.emit(ev.STEP_RESUMED, path, payloads.step_resumed(input_data, resume_value))
     else:
+        # Its items carry their own resume data, if they were resumed.
         running = (
             # A record prepared by time travel has no start yet: the re-execution starts now.
             rec.evolve(status="running", started_at=rec.started_at or now)
             if rec is not None
             else StepResult("running", payload=input_data, started_at=now)
         )
-        interp.recorder.emit(ev.STEP_STARTED, path, {"input": input_data})
+        interp.recorder.emit(ev.STEP_STARTED, path, payloads.step_started(input_data))
     if not isinstance(input_data, list):
         exc = WorkflowError(
             f"foreach step {step.id!r} needs a list as input, got {type(input_data).__name__}"
         )
         interp.snap.steps[key] = running
-        return interp._end_leaf(
-            key,
-            path,
-            running,
-            Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
-        )
+        return interp.end_step(key, path, running, failed(exc))
     target_index = (
         interp.resume.for_each_index
         if (resuming and interp.resume is not None and scope.forced_resume is None)
@@ -126,6 +129,7 @@ class ForeachRun:
         self.running = running.evolve(items=tuple(self.states))
         self.completed = sum(1 for s in self.states if s is not None and s.status == "success")
         self.stop = False
+        self.handed_off = False
         self.bailed: list[Any] = []
         self._changed = False
         self._clean_until = 0
@@ -196,7 +200,7 @@ class ForeachRun:
     async def _concurrency(self) -> int:
         value: Any = self.entry.concurrency
         if callable(value):
-            ctx = self.interp._plain_context(self.scope, self.items, None)
+            ctx = self.interp.plain_context(self.scope, self.items, None)
             value = await run_eager(call_quick(value, ctx), self.interp.recorder.commit_pending)
         if not isinstance(value, (int, float)) or value != value or value < 1:
             return 1
@@ -234,9 +238,18 @@ class ForeachRun:
                 self.items[index],
                 launch.resume_data if launch.resumed else None,
                 launch.suspend_data if launch.resumed else None,
-                item=index,
+                None,
+                index,
+                launch.first_attempt,
             )
-        self._finished(index, finished_record(base, done, interp.clock()), done.status == "bailed")
+        record = finished_record(base, done, interp.clock())
+        if done.status == HANDED_OFF_STATUS:
+            # The item runs elsewhere: it stays running, and so does the foreach.
+            self.states[index] = record
+            self._changed = True
+            self.handed_off = self.stop = True
+            return
+        self._finished(index, record, done.status == "bailed")
 
     def _finished(self, index: int, record: StepResult, bailed: bool) -> None:
         if bailed:
@@ -250,16 +263,14 @@ class ForeachRun:
         else:
             # The first item that does not succeed stops new items; running ones finish.
             self.stop = True
-        payload: dict[str, Any] = {
-            "kind": "foreach",
-            "completed_count": self.completed,
-            "total_count": len(self.items),
-            "current_index": index,
-            "iteration_status": record.status,
-            "iteration_output": record.output,
-        }
-        if record.state_delta:
-            payload["state_delta"] = record.state_delta
+        payload = payloads.foreach_progress(
+            self.completed,
+            len(self.items),
+            index,
+            record.status,
+            record.output,
+            record.state_delta,
+        )
         self.interp.recorder.emit(ev.STEP_PROGRESS, self.path, payload)
 
     async def _run_nested_item(self, wf: Workflow, launch: ItemLaunch) -> Attempted:
@@ -269,7 +280,7 @@ class ForeachRun:
         try:
             nested_input = validate_json(wf.input_schema, item, f"input of workflow {wf.id!r}")
         except Exception as exc:
-            return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
+            return failed(exc)
         forced = (launch.resume_data,) if launch.resumed else None
         inner = Scope(wf, item_prefix, nested_input, forced)
         outcome = await interp.run_flow(inner, nested_input)
@@ -291,6 +302,8 @@ class ForeachRun:
             done = Attempted("bailed", output=self.bailed[0], attempts=1)
         elif interp.cancel.is_set or "canceled" in statuses:
             done = Attempted("canceled", attempts=1)
+        elif self.handed_off:
+            done = Attempted(HANDED_OFF_STATUS)
         elif "suspended" in statuses or None in statuses or "paused" in statuses:
             # Item labels stay on the item records, where resume_labels() finds their index.
             first = next((s for s in states if s is not None and s.status == "suspended"), None)
@@ -300,4 +313,4 @@ class ForeachRun:
         else:
             output = [s.output if s is not None else None for s in states]
             done = Attempted("success", output=output, attempts=1)
-        return interp._end_leaf(key, path, running, done)
+        return interp.end_step(key, path, running, done)

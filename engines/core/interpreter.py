@@ -1,8 +1,44 @@
-"""The graph walk of the default engine.
+"""The interpreter: one walk of a workflow's graph over a run's records, for every engine.
 
-Every execution mode arrives as a prepared snapshot. The walk starts at the first entry each
-time: a step recorded as succeeded is not run again (its recorded output flows on), a running
-or waiting one runs again, and a suspended one runs again only when the resume targets it.
+Every execution mode (start, resume, continue, restart, time travel) arrives as a prepared
+`Execution`: a snapshot whose step records say what is already done. The walk starts at the
+first entry every time, and for each step it meets asks the replay rule (`engines.core.replay`)
+what the record means: a success is reused without running, a failure or cancel ends the walk
+there, a suspended step stays suspended unless this execution resumes it, and a step left
+running, waiting or paused (its execution stopped) runs again. Resume, crash recovery, time
+travel and an engine re-walking the graph after each event are therefore one mechanism.
+
+How an engine plugs in
+----------------------
+An engine builds one `Interpreter` per execution with
+
+- a `Recorder` (`engines.core.recorder`): the working snapshot, its storage and how stored
+  events reach listeners. The recorder writes before the run next waits and at every stop;
+  each write continues the stored `seq`, the compare-and-set that refuses a second writer.
+- a `CancelToken` that its `cancel()` sets;
+- a step runner (`engines.core.hooks.StepRunner`, built by `step_runner`; default
+  `engines.core.leaf.LeafRunner`): runs a leaf step's attempts. An engine that executes steps
+  elsewhere (a worker reached over a queue) returns `Attempted("handed_off")`; one that only
+  wraps each call (a durable journal) subclasses `LeafRunner`;
+- a wait hook (`engines.core.hooks.WaitHook`, default `TimerWaits`): every sleep and retry
+  delay goes through it. A durable or evented engine answers `Waited.HANDED_OFF` and fires a
+  timer of its own instead.
+
+"Handed off" is the third way an execution stops, beside finishing and suspending: the step's
+record stays `running` (a sleep's `waiting`), no terminal event is written, the run's status
+stays `running`, the recorder commits and `run()` returns a result whose status is `running`.
+Siblings that can still run do; the handed-off outcome beats a suspension in a parallel block.
+Later the engine writes the step's result into the stored snapshot (`finished_record` of the
+`Attempted` the worker produced, with its end event) and starts a new execution of the run
+(`ExecutionMode.CONTINUE`, `engines.core.prepare.prepare_continue`): the walk reuses what
+succeeded and goes on from there. An evented engine does this once per step result; a durable
+one once per recovered segment. Neither re-implements a rule: there is only this walk.
+
+The surface helpers use
+-----------------------
+`foreach`, `nested` and `sleep` (the modules running those entries) use only: `snap`,
+`recorder`, `cancel`, `clock`, `leaf`, `waits`, `resume`, `run_flow()`, `targets()`,
+`resume_data()`, `budget_left()`, `take_budget()`, `end_step()` and `plain_context()`.
 """
 
 from __future__ import annotations
@@ -11,11 +47,12 @@ import logging
 from typing import Any
 
 from engines.core import events as ev
+from engines.core import foreach, nested, payloads, sleep
 from engines.core.calls import call_quick
 from engines.core.context import CancelToken, RunEnv, StepContext
 from engines.core.eager import gather_eager, run_eager
-from engines.core.engine import Execution
-from engines.core.error_codec import error_to_dict, format_traceback
+from engines.core.engine import Execution, ExecutionMode
+from engines.core.error_codec import format_traceback
 from engines.core.errors import ValidationError
 from engines.core.graph import (
     BranchEntry,
@@ -26,24 +63,28 @@ from engines.core.graph import (
     StepEntry,
     StepLike,
 )
+from engines.core.hooks import StepRunner, StepRunnerFactory, TimerWaits, WaitHook
+from engines.core.leaf import LeafRunner
+from engines.core.outcome import (
+    CANCELED,
+    HANDED_OFF,
+    HANDED_OFF_STATUS,
+    PAUSED,
+    SUSPENDED,
+    Attempted,
+    Outcome,
+    Scope,
+    combine,
+    finished_record,
+)
 from engines.core.recorder import Recorder
+from engines.core.replay import Replay, Targets, replay
 from engines.core.results import RunResult, StepResult
 from engines.core.schema import copy_json, validate_json
 from engines.core.snapshot import path_key, resume_labels, suspended_paths
 from engines.core.workflow import Workflow
-from engines.default import foreach, nested, sleep
-from engines.default.leaf import Attempted, LeafRunner, finished_record
-from engines.default.outcome import (
-    CANCELED,
-    PAUSED,
-    SUSPENDED,
-    Outcome,
-    Scope,
-    combine,
-    start_payload,
-)
 
-log = logging.getLogger("engines.default")
+log = logging.getLogger("engines.interpreter")
 
 _STEP_END_EVENTS = {
     "success": ev.STEP_SUCCEEDED,
@@ -54,10 +95,17 @@ _STEP_END_EVENTS = {
 
 
 class Interpreter:
-    """Runs one execution of a workflow to its next stop."""
+    """Runs one execution of a workflow to its next stop (see the module docstring)."""
 
     def __init__(
-        self, workflow: Workflow, execution: Execution, recorder: Recorder, cancel: CancelToken
+        self,
+        workflow: Workflow,
+        execution: Execution,
+        recorder: Recorder,
+        cancel: CancelToken,
+        *,
+        step_runner: StepRunnerFactory = LeafRunner,
+        waits: WaitHook | None = None,
     ) -> None:
         self.workflow = workflow
         self.execution = execution
@@ -78,35 +126,35 @@ class Interpreter:
             self._lookup,
             self._emit_custom,
         )
-        self.leaf = LeafRunner(recorder, self.env)
+        self.waits: WaitHook = waits if waits is not None else TimerWaits(cancel, self.clock)
+        self.leaf: StepRunner = step_runner(recorder, self.env, self.waits)
 
     def _emit_custom(self, path: tuple[str, ...], data: Any) -> None:
-        self.recorder.emit_threadsafe(ev.STEP_PROGRESS, path, {"kind": "custom", "data": data})
+        self.recorder.emit_threadsafe(ev.STEP_PROGRESS, path, payloads.custom_progress(data))
 
     # -- the run ------------------------------------------------------------------------------
 
     async def run(self) -> RunResult:
+        """Walk the graph to the next stop, record it, and return the run's result."""
         snap = self.snap
+        execution = self.execution
         self.recorder.bind()
         now = self.clock()
         snap.status = "running"
         snap.started_at = snap.started_at or now
         snap.finished_at = None
-        payload: dict[str, Any] = {"mode": self.execution.mode}
-        if self.execution.mode == "start":
-            payload.update(
-                input=snap.input,
-                state=copy_json(snap.state),
-                context=copy_json(snap.context),
-                resource_id=snap.resource_id,
-            )
+        payload = payloads.run_started(execution.mode)
+        if execution.mode is ExecutionMode.START:
+            payload["input"] = snap.input
+            payload["state"] = copy_json(snap.state)
+            payload["context"] = copy_json(snap.context)
+            payload["resource_id"] = snap.resource_id
         if self.resume is not None:
-            payload["resume"] = {
-                "path": list(self.resume.path),
-                "data": self.resume.data,
-                "for_each_index": self.resume.for_each_index,
-            }
-        payload.update(self.execution.started_payload or {})
+            payload["resume"] = payloads.resume_info(
+                self.resume.path, self.resume.data, self.resume.for_each_index
+            )
+        if execution.started_payload:
+            payload.update(execution.started_payload)  # type: ignore[typeddict-item]
         self.recorder.emit(ev.RUN_STARTED, (), payload)
         await self.recorder.commit()
 
@@ -116,8 +164,13 @@ class Interpreter:
         return snap.to_result()
 
     async def finish(self, outcome: Outcome) -> None:
+        """Record how the execution stopped, with the run's terminal event, and commit."""
         snap = self.snap
         status = outcome.status
+        if status == HANDED_OFF_STATUS:
+            # The run goes on elsewhere: it stays running, with no terminal event.
+            await self.recorder.commit()
+            return
         snap.result = None
         snap.error = None
         snap.traceback = None
@@ -145,20 +198,25 @@ class Interpreter:
         snap.resume_labels = resume_labels(snap.steps) if status == "suspended" else {}
         if status in ("success", "failed", "canceled"):
             snap.finished_at = self.clock()
-        payload: dict[str, Any] = {}
+        end: Any
         if status == "success":
-            payload["result"] = snap.result
-        elif status == "failed" and snap.error is not None:
-            payload["error"] = error_to_dict(snap.error)
+            end = payloads.run_succeeded(snap.result)
+        elif status == "failed":
+            end = payloads.run_failed(snap.error)
         elif status == "suspended":
-            payload["suspended"] = snap.suspended
-            payload["resume_labels"] = snap.resume_labels
-        self.recorder.emit(ev.RUN_STATUS_EVENTS[status], (), payload)
+            end = payloads.run_suspended(snap.suspended, snap.resume_labels)
+        elif status == "canceled":
+            end = payloads.run_canceled()
+        else:
+            end = payloads.run_paused()
+        self.recorder.emit(ev.RUN_STATUS_EVENTS[status], (), end)
         await self.recorder.commit()
 
     # -- flows and entries --------------------------------------------------------------------
 
     async def run_flow(self, scope: Scope, input_data: Any) -> Outcome:
+        """Run a flow's entries in order on `input_data`; the first that does not succeed
+        ends it."""
         prev = input_data
         for entry in scope.flow.entries:
             if self.cancel.is_set:
@@ -258,7 +316,7 @@ class Interpreter:
     async def run_node(
         self, scope: Scope, step: StepLike, input_data: Any, iteration: int | None = None
     ) -> Outcome:
-        """Run a step or nested workflow unless its record says it already succeeded."""
+        """Run a step or nested workflow as the replay rule says for its record."""
         prefix = scope.prefix
         if prefix:
             path = (*prefix, step.id)
@@ -267,51 +325,60 @@ class Interpreter:
             key = step.id
             path = (key,)
         rec = self.snap.steps.get(key)
-        resuming = False
-        resume_data = suspend_data = None
-        if rec is not None:
-            status = rec.status
-            if status == "success" or status == "skipped":
+        resume_data = None
+        if rec is None:
+            action = Replay.RUN
+            if self.answer is not None and path == self.answer.path:
+                # Time travel answers this step, suspended after the fork point in the source.
+                resume_data = self.answer.data
+                self.answer = None
+        else:
+            action = replay(rec, self.targets(scope), path)
+            if action is Replay.REUSE:
                 return Outcome("success", rec.output)
-            if status == "suspended":
-                if not self._targeted(scope, path):
-                    return SUSPENDED
-                resuming = True
-                input_data = rec.payload
-                resume_data = self._resume_data(scope)
-            elif status == "failed":
+            if action is Replay.STAY_SUSPENDED:
+                return SUSPENDED
+            if action is Replay.FAIL:
                 return Outcome("failed", error=rec.error)
-            elif status == "canceled":
+            if action is Replay.CANCEL:
                 return CANCELED
-            else:  # running, waiting or paused: interrupted, run it again
-                input_data = rec.payload
+            input_data = rec.payload
+            if action is Replay.RESUME:
+                resume_data = self.resume_data(scope)
+            else:
                 iteration = rec.iteration or iteration
-                if rec.resumed_at is not None and not isinstance(step, Workflow):
-                    # Interrupted while resumed: it runs again with the same resume data.
-                    resuming = True
-                    resume_data = rec.resume_payload
-        elif self.answer is not None and path == self.answer.path:
-            resuming = True
-            resume_data = self.answer.data
-            self.answer = None
         if isinstance(step, Workflow):
             return await nested.run_nested(
-                self, scope, step, path, key, rec, input_data, resuming, iteration
+                self, scope, step, path, key, rec, input_data, action, iteration
             )
-        if self.budget is not None and not self._take_budget():
+        if self.budget is not None and not self.take_budget():
             return PAUSED
         if self.cancel.is_set:
             return CANCELED
         now = self.clock()
-        if resuming and rec is None:
-            running = StepResult(
-                "running", input_data, started_at=now, iteration=iteration,
-                resume_payload=resume_data, resumed_at=now,
-            )  # fmt: skip
-            self.recorder.emit(
-                ev.STEP_STARTED, path, {"input": input_data, "resume_payload": resume_data}
-            )
-        elif resuming and rec is not None:
+        suspend_data = None
+        first_attempt = 0
+        if rec is None:
+            if resume_data is not None:
+                running = StepResult(
+                    "running", input_data, started_at=now, iteration=iteration,
+                    resume_payload=resume_data, resumed_at=now,
+                )  # fmt: skip
+                self.recorder.emit(
+                    ev.STEP_STARTED, path, payloads.step_answered(input_data, resume_data)
+                )
+            else:
+                running = StepResult("running", input_data, started_at=now, iteration=iteration)
+                self.recorder.emit(
+                    ev.STEP_STARTED, path, payloads.step_started(input_data, iteration)
+                )
+        elif action is Replay.RERUN:
+            first_attempt = rec.attempts  # attempts made before a retry delay was handed off
+            running = StepResult("running", input_data, started_at=now, iteration=iteration)
+            self.recorder.emit(ev.STEP_STARTED, path, payloads.step_started(input_data, iteration))
+        else:  # RESUME, or RESUME_AGAIN: interrupted while resumed, same resume data
+            if action is Replay.RESUME_AGAIN:
+                resume_data = rec.resume_payload
             suspend_data = rec.suspend_payload
             running = rec.evolve(
                 status="running",
@@ -321,54 +388,88 @@ class Interpreter:
                 iteration=iteration,
             )
             self.recorder.emit(
-                ev.STEP_RESUMED, path, {"input": input_data, "resume_payload": resume_data}
-            )
-        else:
-            running = StepResult("running", input_data, started_at=now, iteration=iteration)
-            self.recorder.emit(
-                ev.STEP_STARTED,
-                path,
-                start_payload(input_data, iteration),
+                ev.STEP_RESUMED, path, payloads.step_resumed(input_data, resume_data)
             )
         # Staged, not committed: the start is stored with the end, or as soon as the step waits.
         self.recorder.staged[key] = running
         done = await self.leaf.attempts(
-            scope, step, path, input_data, resume_data, suspend_data, iteration
+            scope,
+            step,
+            path,
+            input_data,
+            resume_data,
+            suspend_data,
+            iteration,
+            None,
+            first_attempt,
         )
-        return self._end_leaf(key, path, running, done)
+        return self.end_step(key, path, running, done)
 
-    def _end_leaf(
+    def end_step(
         self, key: str, path: tuple[str, ...], running: StepResult, done: Attempted
     ) -> Outcome:
+        """Record how a step (leaf, foreach or nested workflow) ended, with its end event.
+
+        A step handed off keeps its running record and emits nothing: it ends elsewhere.
+        """
         rec = finished_record(running, done, self.clock())
         status = rec.status
-        payload: dict[str, Any]
-        if status == "success":
-            payload = {"output": done.output}
-        elif status == "suspended":
-            payload = {"suspend_payload": done.suspend_payload, "labels": list(done.labels)}
-        elif status == "failed" and done.error is not None:
-            payload = {"error": error_to_dict(done.error)}
-        else:
-            payload = {}
-        if done.state_delta:
-            payload["state_delta"] = done.state_delta
         if self.recorder.staged:
             self.recorder.staged.pop(key, None)
         self.snap.steps[key] = rec
+        if done.status == HANDED_OFF_STATUS:
+            return HANDED_OFF
+        payload: Any
+        if status == "success":
+            payload = payloads.step_succeeded(done.output, done.state_delta)
+        elif status == "suspended":
+            payload = payloads.step_suspended(done.suspend_payload, done.labels, done.state_delta)
+        elif status == "failed":
+            payload = payloads.step_failed(done.error)
+        else:
+            payload = payloads.step_canceled()
         # Not committed here: the recorder writes before the run next waits, and at its end.
         self.recorder.emit(_STEP_END_EVENTS[status], path, payload)
         if done.status == "bailed":
             return Outcome("bailed", done.output)
         return Outcome(status, done.output, done.error)
 
-    # -- foreach ------------------------------------------------------------------------------
+    # -- the surface for entry helpers --------------------------------------------------------
 
-    # -- sleep --------------------------------------------------------------------------------
+    def targets(self, scope: Scope) -> Targets:
+        """Which suspended steps of `scope` this execution resumes."""
+        if scope.forced_resume is not None:
+            return "all"
+        target = self.resume
+        if target is None or target.downstream:
+            return None
+        return target.path
 
-    async def sleep_until(self, wake_at: float) -> bool:
-        """Wait until `wake_at`; True when the run was cancelled meanwhile."""
-        return await self.cancel.wait(max(0.0, wake_at - self.clock()))
+    def resume_data(self, scope: Scope) -> Any:
+        """The resume data a step resumed in `scope` gets."""
+        if scope.forced_resume is not None:
+            return scope.forced_resume[0]
+        return self.resume.data if self.resume is not None else None
+
+    def budget_left(self) -> bool:
+        """False in per-step mode once its one step has been taken."""
+        return self.budget is None or self.budget > 0
+
+    def take_budget(self) -> bool:
+        """In per-step mode, use up the one step it runs; False once it is used."""
+        if self.budget is None:
+            return True
+        if self.budget <= 0:
+            return False
+        self.budget -= 1
+        return True
+
+    def plain_context(self, scope: Scope, input_data: Any, iteration: int | None) -> StepContext:
+        """The context of a condition, a map function or a sleep function."""
+        return StepContext(
+            self.env, scope.flow.id, scope.prefix, scope.prefix, input_data, scope.init,
+            retry_count=-1, iteration=iteration,
+        )  # fmt: skip
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -380,25 +481,6 @@ class Interpreter:
         if rec is None or rec.status != "success":
             return None
         return rec.output
-
-    def _take_budget(self) -> bool:
-        if self.budget is None:
-            return True
-        if self.budget <= 0:
-            return False
-        self.budget -= 1
-        return True
-
-    def _targeted(self, scope: Scope, path: tuple[str, ...]) -> bool:
-        if scope.forced_resume is not None:
-            return True
-        target = self.resume
-        return target is not None and not target.downstream and target.path[: len(path)] == path
-
-    def _resume_data(self, scope: Scope) -> Any:
-        if scope.forced_resume is not None:
-            return scope.forced_resume[0]
-        return self.resume.data if self.resume is not None else None
 
     def _forget(self, key: str) -> None:
         """Drop a loop body's record and its nested records before the next iteration."""
@@ -413,20 +495,13 @@ class Interpreter:
         self.snap.steps[key] = rec.evolve(
             status="failed", error=exc, traceback=format_traceback(exc), output=None
         )
-        self.recorder.emit(ev.STEP_FAILED, tuple(key.split(".")), {"error": error_to_dict(exc)})
+        self.recorder.emit(ev.STEP_FAILED, tuple(key.split(".")), payloads.step_failed(exc))
         return Outcome("failed", error=exc)
-
-    def _plain_context(self, scope: Scope, input_data: Any, iteration: int | None) -> StepContext:
-        """The context of a condition, a map function or a sleep function."""
-        return StepContext(
-            self.env, scope.flow.id, scope.prefix, scope.prefix, input_data, scope.init,
-            retry_count=-1, iteration=iteration,
-        )  # fmt: skip
 
     async def _condition(
         self, scope: Scope, cond: Any, value: Any, iteration: int | None, swallow: bool
     ) -> bool:
-        ctx = self._plain_context(scope, value, iteration)
+        ctx = self.plain_context(scope, value, iteration)
         try:
             return bool(await run_eager(call_quick(cond, ctx), self.recorder.commit_pending))
         except Exception as exc:
