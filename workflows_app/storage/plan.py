@@ -2,12 +2,13 @@
 
 The engine keeps changing its working snapshot while a save is written on another thread, so a
 save is planned first, on the event loop, into a `WritePlan` of plain values. The plan is a
-delta when the snapshot's records were last synced with this storage's `RunCache` for the run;
-otherwise every record is written.
+delta when the snapshot's records are in step with this storage's `RunCache` for the run (the
+same version); otherwise every record is written.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,14 +63,20 @@ class GraphMemo:
         return key, text
 
 
+_versions = itertools.count(1)
+
+
 class RunCache:
-    """What a storage wrote for one run, so the next save of the same working snapshot writes
-    only what changed. It is the `synced_with` token of the snapshot's records."""
+    """What a storage wrote for one run, so the next save of a snapshot whose records are in
+    step with it writes only what changed. `version` names the stored state it describes
+    (`StepRecords.synced_version`); `seq` is the run's stored seq."""
 
     __slots__ = ("attempts", "counts", "graph_hash", "indexed", "next_position", "positions",
-                 "saves", "statuses", "texts")  # fmt: skip
+                 "saves", "seq", "statuses", "texts", "version")  # fmt: skip
 
     def __init__(self) -> None:
+        self.version = next(_versions)
+        self.seq = 0
         self.positions: dict[str, int] = {}
         self.next_position = 0
         self.statuses: dict[str, str] = {}
@@ -157,7 +164,7 @@ def plan_save(
     if (
         cache is not None
         and isinstance(records, StepRecords)
-        and records.synced_with is cache
+        and records.delta_from(cache.version)
         and records.changed is not None
     ):
         delta = True
@@ -170,9 +177,11 @@ def plan_save(
         changed = list(records)
         for key in changed:
             cache.place(key)
+    cache.version = next(_versions)
+    cache.seq = snapshot.seq
     if isinstance(records, StepRecords):
         # Changes the engine makes while this save is written go to the next one.
-        records.mark_synced(cache)
+        records.mark_synced(cache.version)
 
     retried = _retries(events)
     listed = set(changed)
