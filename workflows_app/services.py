@@ -365,7 +365,8 @@ class _Fork:
     @property
     def kept(self) -> set[str]:
         """The steps whose recorded output the fork replays."""
-        return set((self.execution.started_payload or {}).get("reused_steps") or ())
+        origin = self.execution.fork_origin
+        return set(origin["reused_steps"]) if origin is not None else set()
 
     def _reusable(self, key: str) -> bool:
         rec = self.source.steps.get(key)

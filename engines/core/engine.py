@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engines.core.listeners import Listener
 
 if TYPE_CHECKING:
+    from engines.core.payloads import ForkOrigin
     from engines.core.results import RunResult
     from engines.core.snapshot import RunSnapshot
     from engines.core.workflow import Workflow
@@ -48,15 +49,15 @@ class Execution:
     """One execution segment: the prepared snapshot and how to continue it.
 
     The core prepares every mode as a snapshot whose step records say what is already done;
-    an engine walks the graph over them (`engines.core.interpreter`). `started_payload` holds
-    what `run.started` adds for the mode (a fork's origin and the steps it reuses).
+    an engine walks the graph over them (`engines.core.interpreter`). A time travel's
+    `fork_origin` (its source, the steps it reuses) goes into `run.started`.
     """
 
     snapshot: RunSnapshot
     mode: ExecutionMode
     resume: ResumeTarget | None = None
     per_step: bool = False
-    started_payload: Mapping[str, Any] | None = None
+    fork_origin: ForkOrigin | None = None
 
 
 @runtime_checkable

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from engines.core import events as ev
+from engines.core import payloads
 from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import InvalidRunStateError, ValidationError, WorkflowError
 from engines.core.events import Event
@@ -391,16 +392,16 @@ async def prepare_time_travel(
         started_at=now,
         seq=0 if has_history or source is None else source.seq,
     )
-    started = {
-        "parent_run_id": snap.parent_run_id,
-        "fork_step": target_key,
-        "input": snap.input,
-        "state": dict(state),
-        "reused_steps": kept,
-        "overrides": {k: v.to_dict() for k, v in overrides.items()},
-    }
+    origin = payloads.fork_origin(
+        snap.parent_run_id,
+        target_key,
+        snap.input,
+        dict(state),
+        kept,
+        {k: v.to_dict() for k, v in overrides.items()},
+    )
     return Execution(
-        snap, ExecutionMode.TIME_TRAVEL, resume=resume, per_step=per_step, started_payload=started
+        snap, ExecutionMode.TIME_TRAVEL, resume=resume, per_step=per_step, fork_origin=origin
     )
 
 

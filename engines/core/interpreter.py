@@ -143,18 +143,21 @@ class Interpreter:
         snap.status = "running"
         snap.started_at = snap.started_at or now
         snap.finished_at = None
-        payload = payloads.run_started(execution.mode)
-        if execution.mode is ExecutionMode.START:
-            payload["input"] = snap.input
-            payload["state"] = copy_json(snap.state)
-            payload["context"] = copy_json(snap.context)
-            payload["resource_id"] = snap.resource_id
-        if self.resume is not None:
-            payload["resume"] = payloads.resume_info(
-                self.resume.path, self.resume.data, self.resume.for_each_index
-            )
-        if execution.started_payload:
-            payload.update(execution.started_payload)  # type: ignore[typeddict-item]
+        resume = self.resume
+        payload = payloads.run_started(
+            execution.mode,
+            start=(
+                (snap.input, copy_json(snap.state), copy_json(snap.context), snap.resource_id)
+                if execution.mode is ExecutionMode.START
+                else None
+            ),
+            resume=(
+                payloads.resume_info(resume.path, resume.data, resume.for_each_index)
+                if resume is not None
+                else None
+            ),
+            fork=execution.fork_origin,
+        )
         self.recorder.emit(ev.RUN_STARTED, (), payload)
         await self.recorder.commit()
 

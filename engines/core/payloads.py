@@ -22,6 +22,17 @@ class ResumeInfo(TypedDict):
     for_each_index: int | None
 
 
+class ForkOrigin(TypedDict):
+    """Where a time-travel fork comes from, and what it starts with (in `run.started`)."""
+
+    parent_run_id: str | None
+    fork_step: str
+    input: Any
+    state: dict[str, Any]
+    reused_steps: list[str]
+    overrides: dict[str, Any]
+
+
 class RunStarted(TypedDict):
     """`run.started`: how the execution began (start input, resume target, fork origin)."""
 
@@ -109,9 +120,46 @@ class CustomProgress(TypedDict):
 # -- run events -----------------------------------------------------------------------------------
 
 
-def run_started(mode: ExecutionMode) -> RunStarted:
-    """The start of an execution; callers add the mode's details (see `RunStarted`)."""
-    return {"mode": mode.value}
+def run_started(
+    mode: ExecutionMode,
+    *,
+    start: tuple[Any, dict[str, Any], dict[str, Any], str | None] | None = None,
+    resume: ResumeInfo | None = None,
+    fork: ForkOrigin | None = None,
+) -> RunStarted:
+    """The start of an execution: a new run's (input, state, context, resource_id), the
+    resume target, and a fork's origin, each when there is one."""
+    payload: RunStarted = {"mode": mode.value}
+    if start is not None:
+        payload["input"], payload["state"], payload["context"], payload["resource_id"] = start
+    if resume is not None:
+        payload["resume"] = resume
+    if fork is not None:
+        payload["parent_run_id"] = fork["parent_run_id"]
+        payload["fork_step"] = fork["fork_step"]
+        payload["input"] = fork["input"]
+        payload["state"] = fork["state"]
+        payload["reused_steps"] = fork["reused_steps"]
+        payload["overrides"] = fork["overrides"]
+    return payload
+
+
+def fork_origin(
+    parent_run_id: str | None,
+    fork_step: str,
+    input_data: Any,
+    state: dict[str, Any],
+    reused_steps: list[str],
+    overrides: dict[str, Any],
+) -> ForkOrigin:
+    return {
+        "parent_run_id": parent_run_id,
+        "fork_step": fork_step,
+        "input": input_data,
+        "state": state,
+        "reused_steps": reused_steps,
+        "overrides": overrides,
+    }
 
 
 def resume_info(path: tuple[str, ...], data: Any, for_each_index: int | None) -> ResumeInfo:
