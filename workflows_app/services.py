@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,7 +27,6 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from engines import (
-    DefaultEngine,
     Engine,
     InvalidRunStateError,
     RunNotFoundError,
@@ -47,6 +45,7 @@ from engines.core.prepare import (
     require_step,
 )
 from engines.core.snapshot import path_key
+from engines.registry import build_engine, engine_names
 from workflows_app import broadcast, bundles, compare, registry
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run
@@ -63,8 +62,9 @@ _engine: Engine | None = None
 _executors: dict[str, Executor] = {}
 _local = threading.local()
 # Prepare-and-store is one step per process, so two resumes of one run cannot both pass the
-# status check before either stored its prepared snapshot (across processes the storage's seq
-# check refuses the second writer).
+# status check before either stored its prepared snapshot. A guard for this process only, like
+# `Engine.is_active` and `Executor.in_flight`: across processes the storage's seq
+# compare-and-set refuses the second writer.
 _prepare_lock = threading.Lock()
 
 
@@ -82,9 +82,9 @@ def engine() -> Engine:
     with _lock:
         if _engine is None:
             name = settings.STEPBACK_ENGINE
-            if name != "default":
+            if name not in engine_names():
                 raise ImproperlyConfigured(f"STEPBACK_ENGINE={name!r} is not available")
-            _engine = DefaultEngine(storage=storage())
+            _engine = build_engine(name, storage())
         return _engine
 
 
@@ -135,8 +135,7 @@ def _sync(call: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
 
 
 def _now() -> float:
-    clock: Callable[[], float] = getattr(engine(), "clock", time.time)
-    return clock()
+    return engine().clock()
 
 
 # -- lookups ------------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ LOGGING = {
 
 # Modules whose Workflow objects are registered in the app (the demo module by default).
 STEPBACK_WORKFLOWS = _list("STEPBACK_WORKFLOWS", "workflows_app.examples")
-# The engine runs are started on: "default" for now; "evented" and "durable" come later.
+# The engine runs are started on, by its name in `engines.registry` ("default" for now).
 STEPBACK_ENGINE = os.environ.get("STEPBACK_ENGINE", "default")
 # Where runs execute: "thread" (a background event loop in this process), or "inline"
 # (inside the call that starts them; for scripts, management commands and tests).
