@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engines import RunSnapshot, StepResult, ValidationError, Workflow
-from engines.core.fork import plan_fork
+from engines.core.plan import plan_fork
 from engines.core.schema import validate_json
 
 _ITEM_INDEX = re.compile(r"\[(\d+)\]")

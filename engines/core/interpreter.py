@@ -36,9 +36,11 @@ one once per recovered segment. Neither re-implements a rule: there is only this
 
 The surface helpers use
 -----------------------
-`foreach`, `nested` and `sleep` (the modules running those entries) use only: `snap`,
-`recorder`, `cancel`, `clock`, `leaf`, `waits`, `resume`, `run_flow()`, `targets()`,
-`resume_data()`, `budget_left()`, `take_budget()`, `end_step()` and `plain_context()`.
+`foreach`, `loops`, `nested` and `sleep` (the modules running those entries) use only: `snap`,
+`recorder`, `cancel`, `clock`, `leaf`, `waits`, `resume`, `run_flow()`, `run_node()`,
+`targets()`,
+`resume_data()`, `budget_left()`, `take_budget()`, `end_step()`, `plain_context()`
+and `condition()`.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ import logging
 from typing import Any
 
 from engines.core import events as ev
-from engines.core import foreach, nested, payloads, sleep
+from engines.core import foreach, loops, nested, payloads, sleep
 from engines.core.calls import call_quick
 from engines.core.context import CancelToken, RunEnv, StepContext
 from engines.core.eager import gather_eager, run_eager
@@ -238,7 +240,7 @@ class Interpreter:
         if isinstance(entry, BranchEntry):
             return await self.run_branch(scope, entry, input_data)
         if isinstance(entry, LoopEntry):
-            return await self.run_loop(scope, entry, input_data)
+            return await loops.run_loop(self, scope, entry, input_data)
         if isinstance(entry, ForeachEntry):
             return await foreach.run_foreach(self, scope, entry, input_data)
         return await sleep.run_sleep(self, scope, entry, input_data)
@@ -270,7 +272,7 @@ class Interpreter:
         else:
             verdicts = await gather_eager(
                 [
-                    self._condition(scope, cond, input_data, None, swallow=True)
+                    self.condition(scope, cond, input_data, None, swallow=True)
                     for cond, _ in entry.arms
                 ]
             )
@@ -280,39 +282,6 @@ class Interpreter:
         if not selected:
             return Outcome("success", {})
         return await self.run_many(scope, selected, input_data)
-
-    async def run_loop(self, scope: Scope, entry: LoopEntry, input_data: Any) -> Outcome:
-        step = entry.step
-        key = self._key(scope, step.id)
-        rec = self.snap.steps.get(key)
-        iteration = (rec.iteration or 1) if rec is not None else 1
-        if rec is not None and rec.status == "success":
-            if rec.loop_done:
-                return Outcome("success", rec.output)
-            outcome = Outcome("success", rec.output)
-        else:
-            outcome = await self.run_node(scope, step, input_data, iteration)
-        while True:
-            if outcome.status != "success":
-                return outcome
-            try:
-                verdict = await self._condition(
-                    scope, entry.condition, outcome.output, iteration, swallow=False
-                )
-            except Exception as exc:
-                if self.cancel.is_set:
-                    return CANCELED  # the condition raised on the cancel: the cancel wins
-                return await self._fail_record(key, exc)
-            if self.cancel.is_set:
-                return CANCELED
-            again = not verdict if entry.until else verdict
-            if not again:
-                done = self.snap.steps[key]
-                self.snap.steps[key] = done.evolve(loop_done=True)
-                return outcome
-            iteration += 1
-            self._forget(key)
-            outcome = await self.run_node(scope, step, outcome.output, iteration)
 
     # -- single nodes -------------------------------------------------------------------------
 
@@ -485,25 +454,11 @@ class Interpreter:
             return None
         return rec.output
 
-    def _forget(self, key: str) -> None:
-        """Drop a loop body's record and its nested records before the next iteration."""
-        steps = self.snap.steps
-        steps.pop(key, None)
-        prefix = key + "."
-        for k in [k for k in steps if k.startswith(prefix)]:
-            del steps[k]
-
-    async def _fail_record(self, key: str, exc: BaseException) -> Outcome:
-        rec = self.snap.steps[key]
-        self.snap.steps[key] = rec.evolve(
-            status="failed", error=exc, traceback=format_traceback(exc), output=None
-        )
-        self.recorder.emit(ev.STEP_FAILED, tuple(key.split(".")), payloads.step_failed(exc))
-        return Outcome("failed", error=exc)
-
-    async def _condition(
+    async def condition(
         self, scope: Scope, cond: Any, value: Any, iteration: int | None, swallow: bool
     ) -> bool:
+        """Evaluate a branch or loop condition on `value`; with `swallow`, one that raises
+        counts as false."""
         ctx = self.plain_context(scope, value, iteration)
         try:
             return bool(await run_eager(call_quick(cond, ctx), self.recorder.commit_pending))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from engines import StepContext, Workflow, step
-from engines.core.fork import plan_fork, prepare_time_travel
+from engines.core.fork import prepare_time_travel
+from engines.core.plan import plan_fork
 from engines.testing import Calls
 
 

@@ -14,12 +14,8 @@ import pytest
 from pydantic import BaseModel
 
 from engines import DefaultEngine, InMemoryStorage, StepContext, ValidationError, Workflow, step
-from engines.core.fork import (
-    downstream_paths,
-    plan_fork,
-    prepare_time_travel,
-    validate_fork_input,
-)
+from engines.core.fork import downstream_paths, prepare_time_travel, validate_fork_input
+from engines.core.plan import plan_fork
 
 
 @step
