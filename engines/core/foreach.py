@@ -40,15 +40,16 @@ if TYPE_CHECKING:
 
 
 class ItemLaunch(NamedTuple):
-    """One item to run: fresh, or resumed with `resume_data` (and its earlier suspend data).
+    """How an item runs: fresh, or resumed with `resume_data` (and its earlier suspend data),
+    or again after `first_attempt` attempts (a retry delay handed off)."""
 
-    A named tuple: one is made per item, and foreach runs over many items."""
-
-    position: int
     resumed: bool = False
     resume_data: Any = None
     suspend_data: Any = None
-    first_attempt: int = 0  # attempts made before a retry delay was handed off
+    first_attempt: int = 0
+
+
+FRESH = ItemLaunch()  # shared: most items start fresh, and a foreach may have many
 
 
 async def run_foreach(
@@ -125,6 +126,7 @@ class ForeachRun:
         self.path = path
         self.key = path_key(path)
         self.items = items
+        self.total = len(items)
         self.states: list[StepResult | None] = list(running.items or [None] * len(items))
         self.running = running.evolve(items=tuple(self.states))
         self.completed = sum(1 for s in self.states if s is not None and s.status == "success")
@@ -138,21 +140,23 @@ class ForeachRun:
 
     def launches(
         self, resuming: bool, target_index: int | None, resume_value: Any
-    ) -> list[ItemLaunch]:
+    ) -> list[tuple[int, ItemLaunch]]:
         """The items this execution runs, by position: those that never finished (an item
         interrupted while resumed keeps its resume data) and, on a resume, the suspended ones
         it targets."""
-        out: list[ItemLaunch] = []
+        out: list[tuple[int, ItemLaunch]] = []
         for index, state in enumerate(self.states):
             if state is None:
-                out.append(ItemLaunch(index))
+                out.append((index, FRESH))
             elif state.status in ("running", "waiting", "paused"):
                 if state.resumed_at is not None:
-                    out.append(ItemLaunch(index, True, state.resume_payload, state.suspend_payload))
+                    out.append(
+                        (index, ItemLaunch(True, state.resume_payload, state.suspend_payload))
+                    )
                 else:
-                    out.append(ItemLaunch(index))
+                    out.append((index, FRESH))
             elif state.status == "suspended" and resuming and target_index in (None, index):
-                out.append(ItemLaunch(index, True, resume_value, state.suspend_payload))
+                out.append((index, ItemLaunch(True, resume_value, state.suspend_payload)))
         return out
 
     def current(self) -> StepResult | None:
@@ -166,7 +170,7 @@ class ForeachRun:
 
     # -- running ----------------------------------------------------------------------------
 
-    async def run(self, launches: list[ItemLaunch]) -> Outcome:
+    async def run(self, launches: list[tuple[int, ItemLaunch]]) -> Outcome:
         interp = self.interp
         recorder = interp.recorder
         interp.snap.steps[self.key] = self.running
@@ -177,15 +181,17 @@ class ForeachRun:
             # Items run in batches of `concurrency` by position; an item before the next batch
             # that did not succeed (a suspended one this resume leaves alone included) stops
             # the loop.
-            for _, group in itertools.groupby(launches, key=lambda t: t.position // concurrency):
+            for _, group in itertools.groupby(launches, key=lambda t: t[0] // concurrency):
                 batch = list(group)
-                first = batch[0].position
+                first = batch[0][0]
                 if self.stop or interp.cancel.is_set or self._blocked(first - first % concurrency):
                     break
                 if len(batch) == 1:
-                    await self._run_item(batch[0])
+                    await self._run_item(*batch[0])
                 else:
-                    await gather_eager([self._run_item(i) for i in batch], recorder.commit_pending)
+                    await gather_eager(
+                        [self._run_item(i, launch) for i, launch in batch], recorder.commit_pending
+                    )
         finally:
             del recorder.live[self.key]
         return self._end()
@@ -206,9 +212,8 @@ class ForeachRun:
             return 1
         return int(value)
 
-    async def _run_item(self, launch: ItemLaunch) -> None:
+    async def _run_item(self, index: int, launch: ItemLaunch) -> None:
         interp = self.interp
-        index = launch.position
         previous = self.states[index]
         now = interp.clock()
         started = previous.started_at if previous is not None and previous.started_at else now
@@ -229,7 +234,7 @@ class ForeachRun:
             self._changed = True
         step = self.step
         if isinstance(step, Workflow):
-            done = await self._run_nested_item(step, launch)
+            done = await self._run_nested_item(step, index, launch)
         else:
             done = await interp.leaf.attempts(
                 self.scope,
@@ -265,7 +270,7 @@ class ForeachRun:
             self.stop = True
         payload = payloads.foreach_progress(
             self.completed,
-            len(self.items),
+            self.total,
             index,
             record.status,
             record.output,
@@ -273,10 +278,10 @@ class ForeachRun:
         )
         self.interp.recorder.emit(ev.STEP_PROGRESS, self.path, payload)
 
-    async def _run_nested_item(self, wf: Workflow, launch: ItemLaunch) -> Attempted:
+    async def _run_nested_item(self, wf: Workflow, index: int, launch: ItemLaunch) -> Attempted:
         interp = self.interp
-        item = self.items[launch.position]
-        item_prefix = (*self.scope.prefix, f"{wf.id}[{launch.position}]")
+        item = self.items[index]
+        item_prefix = (*self.scope.prefix, f"{wf.id}[{index}]")
         try:
             nested_input = validate_json(wf.input_schema, item, f"input of workflow {wf.id!r}")
         except Exception as exc:
