@@ -166,7 +166,7 @@ class Run(models.Model):
             return pending
         if self.stored_graph_id is None:
             return {}
-        graph: dict[str, Any] = self.stored_graph.graph  # type: ignore[union-attr]
+        graph: dict[str, Any] = self.stored_graph.graph
         return graph
 
     @graph.setter

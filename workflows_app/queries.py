@@ -11,7 +11,7 @@ from django.db import models
 from engines.storage.base import RunSummary, as_timestamp
 
 if TYPE_CHECKING:
-    pass
+    from workflows_app.models import Run  # noqa: F401  (the base class names it, as a string)
 
 
 def to_datetime(ts: float | None) -> datetime | None:

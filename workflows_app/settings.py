@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dj_database_url
 
@@ -88,7 +88,7 @@ STEPBACK_CONFIG_ERRORS: list[str] = []
 def _database() -> dict[str, Any]:
     if DATABASE_URL:
         try:
-            config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+            config = cast(dict[str, Any], dj_database_url.parse(DATABASE_URL, conn_max_age=60))
         except ValueError as exc:
             STEPBACK_CONFIG_ERRORS.append(f"DATABASE_URL cannot be used: {exc}")
             return {"ENGINE": "django.db.backends.dummy"}
