@@ -123,10 +123,10 @@ def _plan_node(
         action = "skipped" if record is not None and record.status == "skipped" else "reused"
     elif not runs:
         action = "skipped"
-    elif decision in _STOPS:
-        action = _STOPS[decision]
-    else:
+    elif decision.runs:
         action = "re-executed"
+    else:
+        action = _STOPS[decision]
     out.append((key, action))
     rec = steps.get(key)
     if foreach and action == "re-executed" and rec is not None and rec.items is not None:

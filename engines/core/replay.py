@@ -41,17 +41,12 @@ class Replay(enum.Enum):
 
     @property
     def runs(self) -> bool:
-        """True when the step executes (again)."""
+        """True when the step executes (again); every one of these but RUN starts from the
+        step's recorded input."""
         return self in _RUNS
-
-    @property
-    def recorded_input(self) -> bool:
-        """True when it runs from its recorded input rather than from the flow's."""
-        return self in _FROM_RECORD
 
 
 _RUNS = frozenset({Replay.RUN, Replay.RESUME, Replay.RERUN, Replay.RESUME_AGAIN})
-_FROM_RECORD = frozenset({Replay.RESUME, Replay.RERUN, Replay.RESUME_AGAIN})
 
 # Which suspended steps this execution resumes: those on one path (and the steps enclosing
 # it), every one ("all", inside a resumed foreach item of a nested workflow), or none.
