@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engines.core.engine import Engine
-from engines.default import DefaultEngine
+from engines.registry import engine_builders as registered_engines
 from engines.storage.base import Storage
 from engines.storage.memory import InMemoryStorage
 
@@ -22,8 +22,8 @@ def storage_factories() -> dict[str, Callable[[], Storage]]:
 
 
 def engine_builders() -> dict[str, EngineBuilder]:
-    """Every engine by name, as a function of the storage it should use."""
-    return {"default": lambda storage: DefaultEngine(storage=storage)}
+    """Every engine by name (`engines.registry`), as a function of the storage it should use."""
+    return {name: build for name, build in registered_engines().items()}
 
 
 def engine_factories() -> dict[str, Callable[[], Engine]]:

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Browse and search, but never add, change or delete."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

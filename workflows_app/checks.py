@@ -8,7 +8,8 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-KNOWN_ENGINES = ("default",)
+from engines.registry import engine_names
+
 KNOWN_EXECUTORS = ("thread", "inline")
 DATABASE_SCHEMES = ("postgres", "postgresql", "pgsql", "sqlite")
 DEVELOPMENT_SECRET = "stepback-development-only-secret-key"
@@ -46,11 +47,11 @@ def check_environment(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
                 id="stepback.W001",
             )
         )
-    if settings.STEPBACK_ENGINE not in KNOWN_ENGINES:
+    if settings.STEPBACK_ENGINE not in engine_names():
         problems.append(
             Error(
                 f"STEPBACK_ENGINE={settings.STEPBACK_ENGINE!r} is not an engine this version "
-                f"ships; choose one of {', '.join(KNOWN_ENGINES)}.",
+                f"ships; choose one of {', '.join(engine_names())}.",
                 id="stepback.E004",
             )
         )

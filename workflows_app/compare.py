@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from engines import RunSnapshot, StepResult, ValidationError, Workflow
-from engines.core.fork import plan_fork
+from engines.core.plan import plan_fork
 from engines.core.schema import validate_json
 
 _ITEM_INDEX = re.compile(r"\[(\d+)\]")

@@ -37,7 +37,8 @@ class Executor(Protocol):
         ...
 
     def in_flight(self, run_id: str) -> bool:
-        """True from `submit` until the execution has stopped."""
+        """True from `submit` until the execution has stopped, in this process only (across
+        processes the storage's seq compare-and-set is the guard)."""
         ...
 
 

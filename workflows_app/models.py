@@ -85,7 +85,7 @@ def row_key(number: int, seq: int) -> int:
     return (number << SEQ_BITS) | seq
 
 
-class RunSeqKey(models.BigIntegerField):  # type: ignore[type-arg]
+class RunSeqKey(models.BigIntegerField):
     """The primary key of `Event` and `Snapshot`: `row_key(run.number, seq)`, filled in from
     the row's run and seq when it is inserted (also by `bulk_create`).
 
@@ -101,8 +101,8 @@ class RunSeqKey(models.BigIntegerField):  # type: ignore[type-arg]
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = getattr(model_instance, self.attname)
         if value is None:
-            number = model_instance.run.assign_number()  # type: ignore[attr-defined]
-            value = row_key(number, model_instance.seq)  # type: ignore[attr-defined]
+            number = model_instance.run.assign_number()
+            value = row_key(number, model_instance.seq)
             setattr(model_instance, self.attname, value)
         return value
 
@@ -233,7 +233,7 @@ class Run(models.Model):
             return pending
         if self.stored_graph_id is None:
             return {}
-        graph: dict[str, Any] = self.stored_graph.graph  # type: ignore[union-attr]
+        graph: dict[str, Any] = self.stored_graph.graph
         return graph
 
     @graph.setter

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
@@ -28,7 +27,6 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from engines import (
-    DefaultEngine,
     Engine,
     InvalidRunStateError,
     RunNotFoundError,
@@ -47,6 +45,7 @@ from engines.core.prepare import (
     require_step,
 )
 from engines.core.snapshot import path_key
+from engines.registry import build_engine, engine_names
 from workflows_app import audit, broadcast, bundles, compare, payloads, registry
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run, RunAction
@@ -63,8 +62,9 @@ _engine: Engine | None = None
 _executors: dict[str, Executor] = {}
 _local = threading.local()
 # Prepare-and-store is one step per process, so two resumes of one run cannot both pass the
-# status check before either stored its prepared snapshot (across processes the storage's seq
-# check refuses the second writer).
+# status check before either stored its prepared snapshot. A guard for this process only, like
+# `Engine.is_active` and `Executor.in_flight`: across processes the storage's seq
+# compare-and-set refuses the second writer.
 _prepare_lock = threading.Lock()
 
 
@@ -82,9 +82,9 @@ def engine() -> Engine:
     with _lock:
         if _engine is None:
             name = settings.STEPBACK_ENGINE
-            if name != "default":
+            if name not in engine_names():
                 raise ImproperlyConfigured(f"STEPBACK_ENGINE={name!r} is not available")
-            _engine = DefaultEngine(storage=storage())
+            _engine = build_engine(name, storage())
         return _engine
 
 
@@ -135,8 +135,7 @@ def _sync(call: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
 
 
 def _now() -> float:
-    clock: Callable[[], float] = getattr(engine(), "clock", time.time)
-    return clock()
+    return engine().clock()
 
 
 # -- lookups ------------------------------------------------------------------------------------
@@ -354,20 +353,36 @@ class _Fork:
         self.downstream = downstream_paths(self.workflow, self.target)
         named = [reuse] if isinstance(reuse, str) else list(reuse or ())
         self.reuse = [k for k in (path_key(normalize_path(r)) for r in named) if self._reusable(k)]
-        prepare = (self.workflow, engine(), run_id, self.target, input_data)
-        rest = (None, None, None, False, self.reuse, _now())
-        self.execution = _sync(prepare_time_travel, *prepare, None, *rest)
+        self.run_id = run_id
+        self.input_data = input_data
+        self.execution = self._prepare(None)
         overrides, problems = compare.edited_outputs(
             self.workflow, self.source.steps, self.kept, outputs
         )
         self.errors.extend(problems)
         if overrides:
-            self.execution = _sync(prepare_time_travel, *prepare, overrides, *rest)
+            self.execution = self._prepare(overrides)
+
+    def _prepare(self, overrides: dict[str, Any] | None) -> Execution:
+        async def prepare() -> Execution:
+            return await prepare_time_travel(
+                self.workflow,
+                engine(),
+                run_id=self.run_id,
+                step=self.target,
+                input_data=self.input_data,
+                context=overrides,
+                reuse=self.reuse,
+                now=_now(),
+            )
+
+        return _sync(prepare)
 
     @property
     def kept(self) -> set[str]:
         """The steps whose recorded output the fork replays."""
-        return set((self.execution.started_payload or {}).get("reused_steps") or ())
+        origin = self.execution.fork_origin
+        return set(origin["reused_steps"]) if origin is not None else set()
 
     def _reusable(self, key: str) -> bool:
         rec = self.source.steps.get(key)

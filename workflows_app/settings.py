@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dj_database_url
 
@@ -91,7 +91,7 @@ STEPBACK_CONFIG_ERRORS: list[str] = []
 def _database() -> dict[str, Any]:
     if DATABASE_URL:
         try:
-            config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=60)
+            config = cast(dict[str, Any], dj_database_url.parse(DATABASE_URL, conn_max_age=60))
         except ValueError as exc:
             STEPBACK_CONFIG_ERRORS.append(f"DATABASE_URL cannot be used: {exc}")
             return {"ENGINE": "django.db.backends.dummy"}
@@ -209,7 +209,7 @@ LOGGING = {
 
 # Modules whose Workflow objects are registered in the app (the demo module by default).
 STEPBACK_WORKFLOWS = _list("STEPBACK_WORKFLOWS", "workflows_app.examples")
-# The engine runs are started on: "default" for now; "evented" and "durable" come later.
+# The engine runs are started on, by its name in `engines.registry` ("default" for now).
 STEPBACK_ENGINE = os.environ.get("STEPBACK_ENGINE", "default")
 # Where runs execute: "thread" (a background event loop in this process), or "inline"
 # (inside the call that starts them; for scripts, management commands and tests).

@@ -158,7 +158,7 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         response: Any = WhiteNoiseMiddleware.serve(static_file, request)
         if isinstance(request, ASGIRequest) and response.streaming and not response.is_async:
             response.streaming_content = _chunks(response.streaming_content)
-        return response  # type: ignore[no-any-return]
+        return response
 
 
 async def _chunks(parts: Iterable[bytes]) -> AsyncIterator[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
 RUN_STARTED: Final = "run.started"
@@ -63,7 +64,7 @@ class Event(NamedTuple):
     seq: int
     ts: float
     path: tuple[str, ...]
-    payload: dict[str, Any]
+    payload: Mapping[str, Any]  # built by `engines.core.payloads`, one builder per type
 
     @property
     def is_terminal(self) -> bool:

@@ -7,24 +7,24 @@ except the steps in `reuse`, whose recorded outputs are replayed. The source run
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from engines.core.engine import Execution, ResumeTarget
+from engines.core import events as ev
+from engines.core import payloads
+from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import InvalidRunStateError, ValidationError, WorkflowError
+from engines.core.events import Event
 from engines.core.graph import (
     BranchEntry,
     Entry,
     ForeachEntry,
     LoopEntry,
     ParallelEntry,
-    SleepEntry,
     StepEntry,
     StepLike,
     entry_ids,
-    entry_steps,
 )
 from engines.core.prepare import normalize_path, require_step
 from engines.core.results import StepResult
@@ -68,14 +68,18 @@ class _ForkBuilder:
         reuse: set[str],
         input_data: Any,
         has_input: bool,
+        resuming: bool = False,
     ) -> None:
         self.source = source
+        self.resuming = resuming
         self.overrides = overrides
         self.reuse = reuse
         self.input_data = input_data
         self.has_input = has_input
         self.out: dict[str, StepResult] = {}
         self.kept: list[str] = []
+        # Items of a foreach target that the fork keeps (their state changes carry over).
+        self.kept_items: list[StepResult] = []
         # Nested records by each enclosing path, so copying a subtree is a lookup, not a scan.
         self._nested: dict[str, list[str]] = {}
         for k in source:
@@ -155,18 +159,36 @@ class _ForkBuilder:
             if not isinstance(step, Workflow):
                 raise WorkflowError(f"{key!r} is not a nested workflow")
             payload = recorded.payload if recorded is not None else prev_output
-            self.out[key] = StepResult(
-                "running", payload=payload, started_at=recorded.started_at if recorded else None
-            )
+            # No start time: the enclosing workflow starts when the fork reaches it.
+            self.out[key] = StepResult("running", payload=payload)
             self.walk(step, (*prefix, sid), target[1:], payload, strict=False)
             return
         payload = self.input_data if self.has_input else prev_output
-        if recorded is not None and recorded.status == "suspended":
+        if self.resuming and recorded is not None and recorded.status == "suspended":
+            # Resume data resumes the suspended target; without it, the target runs again.
             self.out[key] = recorded.evolve(payload=payload)
+        elif isinstance(entry, ForeachEntry) and not self.has_input:
+            self.out[key] = self._foreach_target(key, recorded, payload)
         else:
             self.out[key] = StepResult("running", payload=payload)
         if isinstance(entry, LoopEntry):
             self.out[key] = self.out[key].evolve(iteration=1)
+
+    def _foreach_target(self, key: str, recorded: StepResult | None, payload: Any) -> StepResult:
+        """A foreach target run again over the same items keeps the items that succeeded:
+        only the failed and unfinished ones run (with new input, every item runs)."""
+        if recorded is None or recorded.items is None or recorded.payload != payload:
+            return StepResult("running", payload=payload)
+        items = tuple(
+            i if i is not None and i.status == "success" else None for i in recorded.items
+        )
+        for index, item in enumerate(items):
+            if item is None:
+                continue
+            self.kept_items.append(item)
+            for k in self._nested.get(f"{key}[{index}]", ()):
+                self.out[k] = self.source[k]  # the inner records of a kept nested item
+        return StepResult("running", payload=payload, items=items)
 
     def _require_recorded(
         self, entry: Entry, prefix: tuple[str, ...], target: tuple[str, ...]
@@ -222,35 +244,89 @@ def validate_fork_input(workflow: Workflow, target: tuple[str, ...], value: Any)
     return items
 
 
-def _state_from(
-    records: dict[str, StepResult], kept: Iterable[str], initial: dict[str, Any]
-) -> dict[str, Any]:
+def state_at(events: Iterable[Event], target_key: str, initial: dict[str, Any]) -> dict[str, Any]:
+    """The run's state just before the step at `target_key` first started, rebuilt from its
+    event log: `initial`, then every recorded change (step ends, foreach items) in order."""
     state = dict(initial)
-    for key in kept:
-        rec = records.get(key)
-        if rec is not None and rec.state_delta:
-            state.update(rec.state_delta)
+    for event in events:
+        kind = event.type
+        if kind in _START_EVENTS and ".".join(event.path) == target_key:
+            break
+        delta = event.payload.get("state_delta")
+        if delta:
+            state.update(delta)
     return state
+
+
+_START_EVENTS = frozenset({ev.STEP_STARTED, ev.STEP_RESUMED, ev.STEP_WAITING})
+
+
+def _changed_state(steps: Mapping[str, StepResult]) -> bool:
+    """False when no step of the run can have changed its state: no record holds a change and
+    no loop ran twice (a loop keeps only its last iteration's records). Then the run's state
+    at any point is its initial state, and the event log need not be read."""
+    for rec in steps.values():
+        if rec.state_delta or (rec.iteration is not None and rec.iteration > 1):
+            return True
+        if rec.items is not None and any(i is not None and i.state_delta for i in rec.items):
+            return True
+    return False
+
+
+def _answered_step(
+    workflow: Workflow, source: RunSnapshot | None, target: tuple[str, ...]
+) -> tuple[str, ...] | None:
+    """The step suspended in the source run after `target` that time-travel resume data
+    answers when the re-execution reaches it (None: there is none). Steps of foreach items
+    are not answered this way: time-travel to the foreach instead."""
+    if source is None:
+        return None
+    later = set(downstream_paths(workflow, target))
+    suspended = [k for k, r in source.steps.items() if r.status == "suspended"]
+    found: list[tuple[str, ...]] = []
+    for key in suspended:
+        rec = source.steps[key]
+        if rec.items is not None or "[" in key or any(k.startswith(key + ".") for k in suspended):
+            continue  # a foreach, a foreach item's step, or a workflow enclosing the step
+        path = tuple(key.split("."))
+        if any(".".join(path[:n]) in later for n in range(1, len(path) + 1)):
+            found.append(path)
+    if len(found) > 1:
+        shown = ", ".join("[" + ", ".join(p) + "]" for p in found)
+        raise WorkflowError(
+            f"Multiple suspended steps follow {'.'.join(target)!r}: {shown}; time-travel to "
+            "the one to answer"
+        )
+    return found[0] if found else None
 
 
 async def prepare_time_travel(
     workflow: Workflow,
     engine: Engine,
+    *,
     run_id: str,
     step: Any,
-    input_data: Any,
-    context: dict[str, Any] | None,
-    nested_context: dict[str, Any] | None,
-    resume_data: Any,
-    initial_state: Any,
-    per_step: bool,
-    reuse: Iterable[Any] | None,
-    now: float,
+    input_data: Any = None,
+    context: dict[str, Any] | None = None,
+    nested_context: dict[str, Any] | None = None,
+    resume_data: Any = None,
+    initial_state: Any = None,
+    per_step: bool = False,
+    reuse: Iterable[Any] | None = None,
+    now: float | None = None,
 ) -> Execution:
+    """The execution of a time travel of run `run_id` to `step`, validated, writing nothing.
+
+    On a run with history it is a new run (`parent_run_id`, `fork_step`) whose records keep
+    what precedes `step` (or the `context` overrides of it) and the `reuse`d steps after it;
+    its state is the source's state just before `step` first ran (or `initial_state`).
+    `resume_data` resumes `step` when it was suspended, or else answers the step suspended
+    after it when the re-execution reaches that step. `now` defaults to the engine's clock.
+    """
     target = normalize_path(step)
     if not target:
         raise WorkflowError("time_travel needs the step to re-execute from")
-    target_step = require_step(workflow, target)
+    require_step(workflow, target)
     source = await engine.storage.load(run_id)
     if source is not None:
         if source.workflow_id != workflow.id:
@@ -272,26 +348,27 @@ async def prepare_time_travel(
     reuse_ids = {".".join(normalize_path(r)) for r in (reuse or [])}
     has_history = source is not None and source.has_history
     base = source.steps if source is not None else {}
-    builder = _ForkBuilder(base, overrides, reuse_ids, input_data, has_input)
+    resuming = resume_data is not None
+    builder = _ForkBuilder(base, overrides, reuse_ids, input_data, has_input, resuming)
     builder.walk(workflow, (), target, source.input if source is not None else None, strict=True)
     target_key = path_key(target)
     # Everything but the target and the nested workflows that enclose it was kept as recorded.
     kept = [k for k in builder.out if k != target_key and not target_key.startswith(k + ".")]
-    resume = None
-    recorded_target = builder.out.get(target_key)
-    if resume_data is not None:
-        if recorded_target is None or recorded_target.status != "suspended":
-            raise InvalidRunStateError(
-                f"resume_data applies to a suspended step; {target_key!r} was not suspended"
-            )
-        schema = getattr(target_step, "resume_schema", None)
-        resume = ResumeTarget(target, validate_json(schema, resume_data, "resume data"))
-    initial = source.initial_state if source is not None else {}
-    state = (
-        dict(state_override)
-        if state_override is not None
-        else _state_from(builder.out, kept, initial)
-    )
+    resume = _fork_resume(workflow, source, builder.out.get(target_key), target, resume_data)
+    if state_override is not None:
+        state = dict(state_override)
+    else:
+        initial = source.initial_state if source is not None else {}
+        changed = source is not None and _changed_state(source.steps)
+        events = await engine.storage.read_events(run_id) if changed else []
+        state = state_at(events, target_key, initial)
+        # Records the fork replays without running them bring their changes along.
+        replayed = [builder.out[k] for k in builder.kept] + list(overrides.values())
+        for rec in [*replayed, *builder.kept_items]:
+            if rec.state_delta:
+                state.update(rec.state_delta)
+    if now is None:
+        now = engine.clock()
     new_id = uuid.uuid4().hex if has_history else run_id
     snap = RunSnapshot(
         run_id=new_id,
@@ -311,15 +388,39 @@ async def prepare_time_travel(
         started_at=now,
         seq=0 if has_history or source is None else source.seq,
     )
-    started = {
-        "parent_run_id": snap.parent_run_id,
-        "fork_step": target_key,
-        "input": snap.input,
-        "state": dict(state),
-        "reused_steps": kept,
-        "overrides": {k: v.to_dict() for k, v in overrides.items()},
-    }
-    return Execution(snap, "time_travel", resume=resume, per_step=per_step, started_payload=started)
+    origin = payloads.fork_origin(
+        snap.parent_run_id,
+        target_key,
+        snap.input,
+        dict(state),
+        kept,
+        {k: v.to_dict() for k, v in overrides.items()},
+    )
+    return Execution(
+        snap, ExecutionMode.TIME_TRAVEL, resume=resume, per_step=per_step, fork_origin=origin
+    )
+
+
+def _fork_resume(
+    workflow: Workflow,
+    source: RunSnapshot | None,
+    recorded_target: StepResult | None,
+    target: tuple[str, ...],
+    resume_data: Any,
+) -> ResumeTarget | None:
+    if resume_data is None:
+        return None
+    if recorded_target is not None and recorded_target.status == "suspended":
+        schema = getattr(require_step(workflow, target), "resume_schema", None)
+        return ResumeTarget(target, validate_json(schema, resume_data, "resume data"))
+    answered = _answered_step(workflow, source, target)
+    if answered is None:
+        raise InvalidRunStateError(
+            f"resume_data applies to a suspended step; {path_key(target)!r} was not suspended"
+        )
+    schema = getattr(require_step(workflow, answered), "resume_schema", None)
+    data = validate_json(schema, resume_data, "resume data")
+    return ResumeTarget(answered, data, downstream=True)
 
 
 def downstream_paths(workflow: Workflow, target: tuple[str, ...]) -> list[str]:
@@ -339,80 +440,3 @@ def downstream_paths(workflow: Workflow, target: tuple[str, ...]) -> list[str]:
         out[:0] = later
         flow = flow.steps.get(sid)
     return out
-
-
-PlanAction = Literal["reused", "re-executed", "skipped"]
-
-# A foreach item of a nested workflow records its inner steps under "step[3].inner".
-_ITEM_INDEX = re.compile(r"\[\d+\]")
-
-
-def _plain_records(steps: Mapping[str, StepResult]) -> dict[str, str]:
-    """Each record's status by its graph path (foreach item indexes dropped; an item that did
-    not succeed speaks for all of them)."""
-    out: dict[str, str] = {}
-    for key, rec in steps.items():
-        plain = _ITEM_INDEX.sub("", key)
-        if out.get(plain, "success") == "success":
-            out[plain] = rec.status
-    return out
-
-
-def plan_fork(workflow: Workflow, steps: Mapping[str, StepResult]) -> list[tuple[str, PlanAction]]:
-    """What running `workflow` over prepared records (`prepare_time_travel`'s snapshot) does
-    with every step path, nested workflows and sleeps included, in graph order.
-
-    The rules are the engine's: a successful record is replayed ("reused"); a branch whose arms
-    were recorded runs those arms only, so the others, like everything inside a replayed nested
-    workflow that has no successful record, are "skipped"; every other step on the path runs
-    ("re-executed": the target, the workflows enclosing it, and what follows it unless reused).
-    """
-    out: list[tuple[str, PlanAction]] = []
-    _plan_flow(workflow, (), _plain_records(steps), True, out)
-    return out
-
-
-def _plan_flow(
-    flow: Workflow,
-    prefix: tuple[str, ...],
-    records: dict[str, str],
-    runs: bool,
-    out: list[tuple[str, PlanAction]],
-) -> None:
-    for entry in flow.entries:
-        if isinstance(entry, SleepEntry):
-            _plan_node(None, (*prefix, entry.id), records, runs, out)
-            continue
-        steps = entry_steps(entry)
-        chosen: set[str] = set()
-        if isinstance(entry, BranchEntry):
-            chosen = {
-                s.id
-                for s in steps
-                if records.get(path_key((*prefix, s.id)), "skipped") != "skipped"
-            }
-        for s in steps:
-            # Recorded arms stay chosen (their conditions are not evaluated again).
-            arm_runs = runs and (not chosen or s.id in chosen)
-            _plan_node(s, (*prefix, s.id), records, arm_runs, out)
-
-
-def _plan_node(
-    step: StepLike | None,
-    path: tuple[str, ...],
-    records: dict[str, str],
-    runs: bool,
-    out: list[tuple[str, PlanAction]],
-) -> None:
-    key = path_key(path)
-    status = records.get(key)
-    action: PlanAction
-    if status == "success":
-        action = "reused"
-    elif not runs or status == "skipped":
-        action = "skipped"
-    else:
-        action = "re-executed"
-    out.append((key, action))
-    if isinstance(step, Workflow):
-        _plan_flow(step, path, records, action == "re-executed", out)

@@ -15,9 +15,9 @@ log = logging.getLogger("engines.lifecycle")
 
 
 async def notify(workflow: Workflow, result: RunResult) -> None:
-    """`on_finish` on every stop but a pause, then `on_error` on failure; their errors are
-    logged and never change the result."""
-    if result.status == "paused":
+    """`on_finish` on every stop but a pause (or a hand-off: the run has not stopped), then
+    `on_error` on failure; their errors are logged and never change the result."""
+    if result.status in ("paused", "running"):
         return
     callbacks = [workflow.on_finish]
     if result.status == "failed":

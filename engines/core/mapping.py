@@ -6,27 +6,48 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engines.core.calls import call_quick
 from engines.core.errors import WorkflowError
 
 if TYPE_CHECKING:
+    from engines.core.context import StepContext
     from engines.core.step import Step
+    from engines.core.workflow import MapStep
+
+
+class _Missing:
+    """The value of a path that leads nowhere (a map leaves its key out)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
 
 
 def walk_path(value: Any, path: str, where: str) -> Any:
-    """Follow a dotted `path` into `value`; `""` or `"."` is the whole value."""
+    """Follow a dotted `path` into `value`; `""` or `"."` is the whole value.
+
+    A key or index that is not there, or a step through `None`, gives `MISSING`; walking into
+    any other non-container raises `WorkflowError`.
+    """
     if path in ("", "."):
         return value
     current = value
     for part in path.split("."):
         if isinstance(current, dict):
-            current = current.get(part)
+            current = current.get(part, MISSING)
         elif isinstance(current, list) and part.isdigit():
             index = int(part)
-            current = current[index] if index < len(current) else None
+            current = current[index] if index < len(current) else MISSING
         elif current is None:
-            return None
+            return MISSING
         else:
             raise WorkflowError(f"Invalid path {path} in {where}")
+        if current is MISSING:
+            return MISSING
     return current
 
 
@@ -115,3 +136,33 @@ def describe_source(source: MapSource) -> dict[str, Any]:
     if isinstance(source, Const):
         return {"source": "const", "value": repr(source.value)[:200]}
     return {"source": "fn", "name": getattr(source.fn, "__name__", "fn")}
+
+
+async def evaluate_map(step: MapStep, ctx: StepContext) -> Any:
+    """The output of a `.map()` step, source by source in insertion order.
+
+    A source that finds nothing (a path or context key that is not there, no step of a
+    `from_step` list that succeeded) leaves its key out, so the next step's defaults apply.
+    """
+    if callable(step.sources):
+        return await call_quick(step.sources, ctx)
+    out: dict[str, Any] = {}
+    for key, src in step.sources.items():
+        value: Any = MISSING
+        if isinstance(src, Const):
+            value = src.value
+        elif isinstance(src, Compute):
+            value = await call_quick(src.fn, ctx)
+        elif isinstance(src, FromContext):
+            value = ctx.context.get(src.key, MISSING)
+        elif isinstance(src, FromInit):
+            value = walk_path(ctx.get_init_data(), src.path, "the workflow input")
+        elif isinstance(src, FromStep):
+            for sid in src.steps:
+                found = ctx.get_step_result(sid)
+                if found is not None:
+                    value = walk_path(found, src.path, f"step {sid}")
+                    break
+        if value is not MISSING:
+            out[key] = value
+    return out

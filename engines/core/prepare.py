@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from engines.core.engine import Execution, ResumeTarget
+from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import (
     InvalidRunStateError,
     RunNotFoundError,
     StepNotFoundError,
     WorkflowError,
 )
+from engines.core.results import RunResult
 from engines.core.schema import validate_json
 from engines.core.snapshot import RunSnapshot
 from engines.core.workflow import Workflow
@@ -87,7 +88,9 @@ async def prepare_start(
     initial_state: Any,
     context: dict[str, Any] | None,
     now: float,
+    per_step: bool = False,
 ) -> Execution:
+    """The execution of a new run, validated; an existing run id is refused."""
     data = validate_json(workflow.input_schema, input_data, "input data")
     state = validate_json(
         workflow.state_schema, initial_state if initial_state is not None else {}, "initial state"
@@ -117,7 +120,7 @@ async def prepare_start(
         started_at=now,
         seq=existing.seq if existing else 0,
     )
-    return Execution(snap, "start")
+    return Execution(snap, ExecutionMode.START, per_step=per_step)
 
 
 def _resolve_target(
@@ -168,6 +171,7 @@ async def prepare_resume(
     context: dict[str, Any] | None,
     per_step: bool,
 ) -> Execution:
+    """The execution that resumes a suspended step (or continues a paused run), validated."""
     snap = await load_snapshot(engine, run_id)
     _check_workflow(workflow, snap)
     if engine.is_active(run_id):
@@ -176,7 +180,7 @@ async def prepare_resume(
         snap.context.update(context)
     if snap.status == "paused" and step is None and label is None:
         snap.status = "running"
-        return Execution(snap, "continue", per_step=per_step)
+        return Execution(snap, ExecutionMode.CONTINUE, per_step=per_step)
     if snap.status != "suspended":
         raise InvalidRunStateError(
             f"This workflow run was not suspended (status: {snap.status}); nothing to resume. "
@@ -192,18 +196,47 @@ async def prepare_resume(
     if index is not None and (not isinstance(index, int) or index < 0):
         raise WorkflowError(f"for_each_index must be a whole number >= 0, got {index!r}")
     snap.status = "running"
-    return Execution(snap, "resume", ResumeTarget(path, data, index), per_step=per_step)
+    return Execution(snap, ExecutionMode.RESUME, ResumeTarget(path, data, index), per_step=per_step)
 
 
 async def prepare_restart(workflow: Workflow, engine: Engine, run_id: str) -> Execution:
+    """The execution that re-runs an interrupted run; any other run is refused."""
+    prepared = await restart_or_result(workflow, engine, run_id)
+    if isinstance(prepared, RunResult):
+        raise _not_active(prepared.status)
+    return prepared
+
+
+async def restart_or_result(
+    workflow: Workflow, engine: Engine, run_id: str
+) -> Execution | RunResult:
+    """What `restart()` does: re-run an interrupted run, or, for a run that ended in success
+    or failure, nothing but return its stored result (semantics §3.5)."""
     snap = await load_snapshot(engine, run_id)
     _check_workflow(workflow, snap)
     if engine.is_active(run_id):
         raise InvalidRunStateError(f"Run {run_id!r} is still running here; nothing to restart")
+    if snap.status in ("success", "failed"):
+        return snap.to_result()
     if snap.status not in ("running", "waiting", "pending"):
-        raise InvalidRunStateError(
-            f"This workflow run was not active (status: {snap.status}); restart re-runs "
-            "interrupted runs only"
-        )
+        raise _not_active(snap.status)
     snap.status = "running"
-    return Execution(snap, "restart")
+    return Execution(snap, ExecutionMode.RESTART)
+
+
+def _not_active(status: str) -> InvalidRunStateError:
+    return InvalidRunStateError(
+        f"This workflow run was not active (status: {status}); restart re-runs "
+        "interrupted runs only"
+    )
+
+
+async def prepare_continue(workflow: Workflow, engine: Engine, run_id: str) -> Execution:
+    """The execution that walks a running run again after a step handed off by this engine
+    ended elsewhere and its result was stored (see `engines.core.interpreter`)."""
+    snap = await load_snapshot(engine, run_id)
+    _check_workflow(workflow, snap)
+    if snap.status not in ("running", "waiting"):
+        raise _not_active(snap.status)
+    snap.status = "running"
+    return Execution(snap, ExecutionMode.CONTINUE)

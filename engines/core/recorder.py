@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engines.core.events import Event
@@ -27,6 +27,7 @@ class Recorder:
         "_pending",
         "_thread",
         "clock",
+        "live",
         "publish",
         "snapshot",
         "staged",
@@ -48,6 +49,9 @@ class Recorder:
         # Records of running steps, written into the snapshot only if a commit happens while
         # they still run (a step that ends first replaces its record before anyone could see).
         self.staged: dict[str, StepResult] = {}
+        # Records built on demand at each commit (a foreach with the items finished so far):
+        # each source returns the current record, or None when it has not changed.
+        self.live: dict[str, Callable[[], StepResult | None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
 
@@ -57,7 +61,7 @@ class Recorder:
         self._thread = threading.get_ident()
 
     def emit(
-        self, type: str, path: tuple[str, ...] = (), payload: dict[str, Any] | None = None
+        self, type: str, path: tuple[str, ...] = (), payload: Mapping[str, Any] | None = None
     ) -> Event:
         """Number and queue an event; it is stored and published at the next commit."""
         snap = self.snapshot
@@ -66,7 +70,7 @@ class Recorder:
         self._pending.append(event)
         return event
 
-    def emit_threadsafe(self, type: str, path: tuple[str, ...], payload: dict[str, Any]) -> None:
+    def emit_threadsafe(self, type: str, path: tuple[str, ...], payload: Mapping[str, Any]) -> None:
         """`emit` from any thread (sync steps run in worker threads)."""
         if self._loop is None or threading.get_ident() == self._thread:
             self.emit(type, path, payload)
@@ -87,6 +91,12 @@ class Recorder:
             for key, record in self.staged.items():
                 steps[key] = record
             self.staged.clear()
+        if self.live:
+            steps = self.snapshot.steps
+            for key, current in self.live.items():
+                live = current()
+                if live is not None:
+                    steps[key] = live
         self.snapshot.updated_at = self.clock()
         await self.storage.save(self.snapshot, events)
         if events:

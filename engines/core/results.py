@@ -63,7 +63,7 @@ class StepResult:
         out: dict[str, Any] = {"status": self.status}
         for f in _OPTIONAL_FIELDS:
             value = getattr(self, f)
-            if value is None or value == () or value is False or (f == "attempts" and not value):
+            if value is None or value == () or (f in _FLAGS and not value):
                 continue
             if f == "error":
                 value = error_to_dict(value)
@@ -89,6 +89,9 @@ class StepResult:
 
 
 _ALL_FIELDS = frozenset(f.name for f in fields(StepResult))
+# Left out of the JSON form when false or zero; every other field keeps a falsy value (an
+# output or resume data of False, 0 or "" is data).
+_FLAGS = frozenset({"attempts", "loop_done"})
 _OPTIONAL_FIELDS = tuple(f.name for f in fields(StepResult) if f.name != "status")
 
 _log = logging.getLogger("engines.workflow")

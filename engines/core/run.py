@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -11,19 +10,14 @@ from typing import TYPE_CHECKING, Any
 from engines.core.engine import Engine, Execution
 from engines.core.errors import WorkflowError
 from engines.core.fork import prepare_time_travel
-from engines.core.prepare import prepare_restart, prepare_resume, prepare_start
+from engines.core.prepare import prepare_resume, prepare_start, restart_or_result
+from engines.registry import DEFAULT_ENGINE, build_engine
 from engines.sync import run_sync
 
 if TYPE_CHECKING:
     from engines.core.events import Event
     from engines.core.results import RunResult
     from engines.core.workflow import Workflow
-
-
-def _default_engine() -> Engine:
-    from engines.default import DefaultEngine
-
-    return DefaultEngine()
 
 
 class Run:
@@ -41,7 +35,7 @@ class Run:
         resource_id: str | None = None,
     ) -> None:
         self.workflow = workflow
-        self.engine: Engine = engine if engine is not None else _default_engine()
+        self.engine: Engine = engine if engine is not None else build_engine(DEFAULT_ENGINE)
         if run_id is not None and (not isinstance(run_id, str) or not run_id):
             raise WorkflowError(f"run_id must be a non-empty string, got {run_id!r}")
         self.run_id = run_id or uuid.uuid4().hex
@@ -49,11 +43,6 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.run_id!r} of {self.workflow.id!r}>"
-
-    def _now(self) -> float:
-        # The engine's clock when it has one, so tests with a fixed clock stay deterministic.
-        clock: Callable[[], float] = getattr(self.engine, "clock", time.time)
-        return clock()
 
     async def _execute(self, execution: Execution) -> RunResult:
         return await self.engine.execute(self.workflow, execution)
@@ -74,10 +63,9 @@ class Run:
             input_data,
             initial_state,
             context,
-            self._now(),
+            self.engine.clock(),
+            per_step,
         )
-        if per_step:
-            execution = Execution(execution.snapshot, execution.mode, per_step=True)
         return await self._execute(execution)
 
     async def resume(
@@ -105,9 +93,14 @@ class Run:
         return await self._execute(execution)
 
     async def restart(self) -> RunResult:
-        """Re-run an interrupted run from its stored snapshot; finished steps are kept."""
-        execution = await prepare_restart(self.workflow, self.engine, self.run_id)
-        return await self._execute(execution)
+        """Re-run an interrupted run from its stored snapshot; finished steps are kept.
+
+        A run that ended in success or failure is not run again: its stored result comes back.
+        """
+        prepared = await restart_or_result(self.workflow, self.engine, self.run_id)
+        if isinstance(prepared, Execution):
+            return await self._execute(prepared)
+        return prepared
 
     async def time_travel(
         self,
@@ -125,16 +118,15 @@ class Run:
         execution = await prepare_time_travel(
             self.workflow,
             self.engine,
-            self.run_id,
-            step,
-            input_data,
-            context,
-            nested_context,
-            resume_data,
-            initial_state,
-            per_step,
-            reuse,
-            self._now(),
+            run_id=self.run_id,
+            step=step,
+            input_data=input_data,
+            context=context,
+            nested_context=nested_context,
+            resume_data=resume_data,
+            initial_state=initial_state,
+            per_step=per_step,
+            reuse=reuse,
         )
         return await self._execute(execution)
 

@@ -85,6 +85,13 @@ class RunSnapshot:
         )
 
     @property
+    def records(self) -> StepRecords:
+        """`steps`, typed as the change-tracking mapping it always is."""
+        steps = self.steps
+        assert isinstance(steps, StepRecords)
+        return steps
+
+    @property
     def has_history(self) -> bool:
         """True once any step has been recorded."""
         return bool(self.steps)
@@ -229,16 +236,23 @@ def resume_labels(steps: dict[str, StepResult]) -> dict[str, dict[str, Any]]:
 
 
 class StepRecords(dict[str, StepResult]):
-    """A snapshot's step records, remembering which keys changed since the storage last saw
-    them, so a storage can write only those (`changed is None`: unknown, write everything)."""
+    """A snapshot's step records, tracking which keys changed since they were last in step
+    with storage, so that a storage can write only those.
 
-    __slots__ = ("changed", "removed", "synced_with")
+    `synced_version` names the stored state these records last equalled: the storage gives
+    every write of a run a new version, and marks the records of a snapshot it saves or loads
+    with it. `changed` and `removed` are the keys set and deleted since; `changed is None`
+    means unknown (never synced, or changed in bulk): the next save writes every record. A
+    storage writes a delta only when the run's stored version is still `synced_version`.
+    """
+
+    __slots__ = ("changed", "removed", "synced_version")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.changed: dict[str, None] | None = None
         self.removed: set[str] = set()
-        self.synced_with: object | None = None
+        self.synced_version: int | None = None
 
     def __setitem__(self, key: str, value: StepResult) -> None:
         super().__setitem__(key, value)
@@ -284,8 +298,18 @@ class StepRecords(dict[str, StepResult]):
         self.update(other)
         return self
 
-    def mark_synced(self, token: object) -> None:
-        """The storage holding `token` now has every record: track changes from here."""
+    def mark_synced(self, version: int) -> None:
+        """Storage holds exactly these records as its `version` of the run: track changes
+        from here."""
         self.changed = {}
         self.removed = set()
-        self.synced_with = token
+        self.synced_version = version
+
+    def mark_unknown(self) -> None:
+        """A save that marked these records failed: the next save writes everything."""
+        self.changed = None
+
+    def delta_from(self, version: int | None) -> bool:
+        """True when the changes tracked here are relative to the stored `version` of the
+        run (so writing just them brings storage up to date)."""
+        return self.changed is not None and version is not None and self.synced_version == version

@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-import logging
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
-from engines.core import events as ev
+from engines.core.cancel import cancel_in_storage
 from engines.core.context import CancelToken
-from engines.core.engine import Execution, Listener
+from engines.core.engine import Execution
 from engines.core.errors import InvalidRunStateError, RunNotFoundError
-from engines.core.events import Event
+from engines.core.interpreter import Interpreter
 from engines.core.lifecycle import notify
+from engines.core.listeners import Listener, Listeners
 from engines.core.recorder import Recorder
 from engines.core.results import ACTIVE_RUN_STATUSES, RunResult
 from engines.core.workflow import Workflow
-from engines.default.interpreter import Interpreter
 from engines.storage.base import Storage
 from engines.storage.memory import InMemoryStorage
-
-log = logging.getLogger("engines.default")
 
 
 class DefaultEngine:
     """Runs workflows in this process on asyncio; the reference semantics for every engine.
 
-    It holds no event loop objects between calls, so it can be created anywhere and used from
-    successive `asyncio.run` calls.
+    Each execution is one `Interpreter` walk with the default step runner and timers. It holds
+    no event loop objects between calls, so it can be created anywhere and used from successive
+    `asyncio.run` calls.
     """
 
     name = "default"
@@ -39,9 +35,10 @@ class DefaultEngine:
     ) -> None:
         self.storage: Storage = storage if storage is not None else InMemoryStorage()
         self.clock = clock
+        # The runs executing in this process, by id: a guard for this process only (across
+        # processes the storage's seq compare-and-set refuses the second writer).
         self._active: dict[str, CancelToken] = {}
-        self._listeners: dict[str, list[Listener]] = {}
-        self._callback_tasks: set[asyncio.Task[Any]] = set()
+        self._listeners = Listeners()
 
     async def execute(self, workflow: Workflow, execution: Execution) -> RunResult:
         run_id = execution.snapshot.run_id
@@ -51,7 +48,9 @@ class DefaultEngine:
         cancel.bind(asyncio.get_running_loop())
         self._active[run_id] = cancel
         try:
-            recorder = Recorder(execution.snapshot, self.storage, self._publish, self.clock)
+            recorder = Recorder(
+                execution.snapshot, self.storage, self._listeners.publish, self.clock
+            )
             result = await Interpreter(workflow, execution, recorder, cancel).run()
         finally:
             self._active.pop(run_id, None)
@@ -69,47 +68,14 @@ class DefaultEngine:
         if snap.status not in ("suspended", "paused", *ACTIVE_RUN_STATUSES):
             return False
         # Not executing here: a suspended, paused or interrupted run is canceled in storage.
-        snap.status = "canceled"
-        snap.suspended = []
-        snap.resume_labels = {}
-        snap.finished_at = self.clock()
-        recorder = Recorder(snap, self.storage, self._publish, self.clock)
-        recorder.emit(ev.RUN_CANCELED, (), {})
-        await recorder.commit()
-        await notify(workflow, snap.to_result())
+        await cancel_in_storage(workflow, snap, self.storage, self._listeners.publish, self.clock)
         return True
 
     def is_active(self, run_id: str) -> bool:
         return run_id in self._active
 
     def subscribe(self, run_id: str, listener: Listener) -> Callable[[], None]:
-        self._listeners.setdefault(run_id, []).append(listener)
-
-        def unsubscribe() -> None:
-            listeners = self._listeners.get(run_id)
-            if listeners and listener in listeners:
-                listeners.remove(listener)
-                if not listeners:
-                    del self._listeners[run_id]
-
-        return unsubscribe
-
-    def _publish(self, events: Sequence[Event]) -> None:
-        listeners = self._listeners.get(events[0].run_id)
-        if not listeners:
-            return
-        for listener in list(listeners):
-            for event in events:
-                try:
-                    result = listener(event)
-                except Exception:
-                    log.exception("event listener raised")
-                    continue
-                if inspect.isawaitable(result):
-                    task = asyncio.ensure_future(result)
-                    self._callback_tasks.add(task)
-                    task.add_done_callback(self._callback_tasks.discard)
+        return self._listeners.subscribe(run_id, listener)
 
     async def aclose(self) -> None:
-        if self._callback_tasks:
-            await asyncio.gather(*self._callback_tasks, return_exceptions=True)
+        await self._listeners.drain()

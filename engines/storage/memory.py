@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ class InMemoryStorage:
         # Listing rows; kept up to date only when serializing (objects are summarized on read).
         self._summaries: dict[str, RunSummary] = {}
         self._events: dict[str, list[Any]] = {}
+        # Each run's stored version: a new number at every save (see `StepRecords`).
+        self._versions: dict[str, int] = {}
+        self._writes = itertools.count(1)
 
     async def save(self, snapshot: RunSnapshot, events: Sequence[Event] = ()) -> None:
         run_id = snapshot.run_id
@@ -47,23 +51,23 @@ class InMemoryStorage:
             if (
                 isinstance(stored, RunSnapshot)
                 and isinstance(records, StepRecords)
-                and records.synced_with is stored
-                and records.changed is not None
+                and records.delta_from(self._versions.get(run_id))
             ):
-                # The engine's working snapshot, saved before: copy only what changed, so a
-                # save costs O(changed records), not O(run size).
+                # Records in step with the stored ones but for the tracked changes: copy only
+                # those, so a save costs O(changed records), not O(run size).
                 stored_steps = stored.steps
                 for key in records.removed:
                     stored_steps.pop(key, None)
                 put = dict.__setitem__  # the stored copy needs no change tracking
-                for key in records.changed:
+                for key in records.changed or ():
                     put(stored_steps, key, records[key])
                 _copy_all_but_steps(snapshot, stored)
             else:
                 stored = snapshot.copy()
                 self._snapshots[run_id] = stored
+            version = self._versions[run_id] = next(self._writes)
             if isinstance(records, StepRecords):
-                records.mark_synced(stored)
+                records.mark_synced(version)
             self._append(snapshot, list(events))
 
     def _check(self, snapshot: RunSnapshot, events: Sequence[Event]) -> None:
@@ -93,10 +97,12 @@ class InMemoryStorage:
             stored = self._snapshots.get(run_id)
         if stored is None:
             return None
-        if isinstance(stored, str):
-            return RunSnapshot.from_dict(json.loads(stored))
-        copy: RunSnapshot = stored.copy()
-        return copy
+        snap = (
+            RunSnapshot.from_dict(json.loads(stored)) if isinstance(stored, str) else stored.copy()
+        )
+        # The copy holds what is stored at its seq: a save of it writes only what changes.
+        snap.records.mark_synced(snap.seq)
+        return snap
 
     async def read_events(
         self, run_id: str, after_seq: int = 0, limit: int | None = None
@@ -150,6 +156,7 @@ class InMemoryStorage:
             existed = self._snapshots.pop(run_id, None) is not None
             self._summaries.pop(run_id, None)
             self._events.pop(run_id, None)
+            self._versions.pop(run_id, None)
         return existed
 
     async def lineage(self, run_id: str) -> list[RunSummary]:

@@ -376,3 +376,49 @@ async def test_a7_suspended_run_can_be_cancelled_from_a_new_handle(engine, calls
 
     assert (await engine.storage.load("a7-fresh")).status == "canceled"
     assert calls["step3"] == 0
+
+
+# -- cancelling a run that is executing nowhere --------------------------------------------------
+
+
+async def test_cancelling_an_interrupted_run_closes_its_running_and_waiting_steps(
+    engine, calls: Calls
+) -> None:
+    """A run left waiting by a process that died is canceled in storage: each running or
+    waiting step ends canceled with a step.canceled event (innermost first), then run.canceled."""
+
+    @step(id="first")
+    async def first(ctx: StepContext) -> dict:
+        calls.hit("first")
+        return {"n": 1}
+
+    inner = Workflow("cancel-interrupted-inner").then(first.clone("second")).sleep(60, id="nap")
+    wf = Workflow("cancel-interrupted").then(first).then(inner.commit()).commit()
+    run = wf.create_run(engine=engine)
+    napping = asyncio.Event()
+    run.watch(lambda event: napping.set() if event.type == "step.waiting" else None)
+    execution = asyncio.ensure_future(run.start(input_data={}))
+    await napping.wait()
+    execution.cancel()  # the process dies while the run sleeps
+    with pytest.raises(asyncio.CancelledError):
+        await execution
+    stored = await engine.storage.load(run.run_id)
+    assert stored.status == "running"
+    assert stored.steps["cancel-interrupted-inner"].status == "running"
+    assert stored.steps["cancel-interrupted-inner.nap"].status == "waiting"
+
+    assert await wf.create_run(engine=engine, run_id=run.run_id).cancel() is True
+
+    after = await engine.storage.load(run.run_id)
+    assert after.status == "canceled"
+    for key in ("cancel-interrupted-inner.nap", "cancel-interrupted-inner"):
+        assert after.steps[key].status == "canceled"
+        assert after.steps[key].ended_at is not None
+    assert after.steps["first"].status == "success"
+    assert after.steps["cancel-interrupted-inner.second"].status == "success"
+    events = await engine.storage.read_events(run.run_id, after_seq=stored.seq)
+    assert [(e.type, ".".join(e.path)) for e in events] == [
+        ("step.canceled", "cancel-interrupted-inner.nap"),
+        ("step.canceled", "cancel-interrupted-inner"),
+        ("run.canceled", ""),
+    ]

@@ -393,3 +393,36 @@ async def test_f11_a_failing_item_is_reported_with_failed_iteration_status(
     failed = [e.payload for e in progress if e.payload["iteration_status"] == "failed"]
     assert len(failed) == 1
     assert failed[0]["current_index"] == 1
+
+
+# -- retries of items ---------------------------------------------------------------------------
+
+
+async def test_a_retried_foreach_item_emits_a_retrying_event_for_that_item(engine: Any) -> None:
+    """An item that fails once and then succeeds emits one step.retrying, on the item's path
+    (`step[index]`), with the attempt number, the error and the item's index."""
+    attempts: dict[int, int] = {}
+
+    async def flaky(ctx: StepContext) -> int:
+        value = int(ctx.input_data)
+        attempts[value] = attempts.get(value, 0) + 1
+        if value == 2 and attempts[value] == 1:
+            raise RuntimeError("flaky item")
+        return value * 10
+
+    wf = Workflow("foreach-item-retry").foreach(Step("flaky", flaky, retries=2)).commit()
+    run = wf.create_run(engine=engine, run_id=_run_id("f-retry"))
+
+    result = await run.start(input_data=[1, 2, 3])
+
+    assert result.status == "success"
+    assert result.result == [10, 20, 30]
+    retrying = [
+        e for e in await engine.storage.read_events(run.run_id) if e.type == "step.retrying"
+    ]
+    assert len(retrying) == 1
+    assert retrying[0].path == ("flaky[1]",)
+    assert retrying[0].payload["attempt"] == 1
+    assert retrying[0].payload["for_each_index"] == 1
+    assert retrying[0].payload["error"]["message"] == "flaky item"
+    assert result.steps["flaky"].items[1].attempts == 2

@@ -63,17 +63,19 @@ async def test_rs1_restarting_a_run_that_never_started_is_refused(engine: Any) -
         await run.restart()
 
 
-async def test_rs1_restarting_a_finished_run_is_refused(engine: Any, calls: Calls) -> None:
-    """RS1: restart() of a run that is not active (here: finished) raises InvalidRunStateError."""
+async def test_rs1_restarting_a_suspended_run_is_refused(engine: Any, calls: Calls) -> None:
+    """RS1: restart() of a run that is not active (here: suspended) raises InvalidRunStateError;
+    a finished run returns its stored result instead (test_restart_of_finished_runs)."""
 
     @step(id="step1")
     async def step1(ctx: StepContext) -> dict[str, str]:
         calls.hit("step1")
+        ctx.suspend({"waiting": True})
         return {"result": "step1 done"}
 
     wf = Workflow("restart-not-active").then(step1).commit()
-    run = wf.create_run(engine=engine, run_id=_run_id("rs1-done"))
-    assert (await run.start(input_data={"value": "x"})).status == "success"
+    run = wf.create_run(engine=engine, run_id=_run_id("rs1-suspended"))
+    assert (await run.start(input_data={"value": "x"})).status == "suspended"
 
     with pytest.raises(InvalidRunStateError):
         await run.restart()

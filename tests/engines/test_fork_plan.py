@@ -14,12 +14,8 @@ import pytest
 from pydantic import BaseModel
 
 from engines import DefaultEngine, InMemoryStorage, StepContext, ValidationError, Workflow, step
-from engines.core.fork import (
-    downstream_paths,
-    plan_fork,
-    prepare_time_travel,
-    validate_fork_input,
-)
+from engines.core.fork import downstream_paths, prepare_time_travel, validate_fork_input
+from engines.core.plan import plan_fork
 
 
 @step
@@ -65,7 +61,7 @@ async def _plan(
     result = await run.start(input_data={})
     assert result.status == "success"
     execution = await prepare_time_travel(
-        workflow, engine, run.run_id, target, input_data, None, None, None, None, False, reuse, 0.0
+        workflow, engine, run_id=run.run_id, step=target, input_data=input_data, reuse=reuse
     )
     return dict(plan_fork(workflow, execution.snapshot.steps))
 
@@ -234,3 +230,23 @@ async def test_time_travel_reruns_a_foreach_over_the_edited_items() -> None:
 
     assert fork.status == "success"
     assert fork.result == [25, 36, 49]
+
+
+@step
+async def broken(ctx: StepContext) -> Any:
+    raise RuntimeError("broken")
+
+
+async def test_a_failed_sibling_the_fork_keeps_is_planned_to_fail_and_to_stop_the_fork() -> None:
+    wf = Workflow("plan-failed-sibling").parallel([broken, right]).then(third).commit()
+    engine = DefaultEngine(storage=InMemoryStorage(serialize=True))
+    run = wf.create_run(engine=engine)
+    assert (await run.start(input_data={})).status == "failed"
+
+    execution = await prepare_time_travel(wf, engine, run_id=run.run_id, step="right")
+    plan = dict(plan_fork(wf, execution.snapshot.steps))
+    fork = await run.time_travel("right")
+
+    assert plan == {"broken": "fails", "right": "re-executed", "third": "skipped"}
+    assert fork.status == "failed"
+    assert fork.steps["broken"].status == "failed"

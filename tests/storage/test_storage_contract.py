@@ -619,3 +619,55 @@ async def test_lineage_of_a_run_without_forks_is_itself(storage: Storage) -> Non
     await save_fork_tree(storage)
 
     assert ids(await storage.lineage("unrelated")) == ["unrelated"]
+
+
+# -- saving what was loaded ---------------------------------------------------------------------
+
+
+def _with_steps(run_id: str, seq: int = 0) -> RunSnapshot:
+    snap = make_snapshot(run_id, status="running", seq=seq)
+    snap.steps["a"] = StepResult("success", payload={}, output={"n": 1})
+    snap.steps["b"] = StepResult("success", payload={}, output={"n": 2})
+    return snap
+
+
+async def test_a_loaded_snapshot_saved_after_one_change_stores_the_change(
+    storage: Storage,
+) -> None:
+    await storage.save(_with_steps("load-edit"))
+    loaded = await storage.load("load-edit")
+    assert loaded is not None
+
+    loaded.steps["b"] = StepResult("success", payload={}, output={"n": 20})
+    loaded.steps.pop("a")
+    loaded.steps["c"] = StepResult("running", payload={"n": 20})
+    loaded.seq = 1
+    await storage.save(loaded, make_events("load-edit", 1, 1))
+
+    stored = await storage.load("load-edit")
+    assert stored is not None
+    assert {k: r.to_dict() for k, r in stored.steps.items()} == {
+        "b": {"status": "success", "payload": {}, "output": {"n": 20}},
+        "c": {"status": "running", "payload": {"n": 20}},
+    }
+
+
+async def test_of_two_copies_loaded_together_the_one_saved_last_is_stored_whole(
+    storage: Storage,
+) -> None:
+    """Saves are not merged: each stores its own snapshot whole, never its changes on top of
+    a state it did not load (the second save here has the same seq as the first)."""
+    await storage.save(_with_steps("two-copies"))
+    first = await storage.load("two-copies")
+    second = await storage.load("two-copies")
+    assert first is not None
+    assert second is not None
+
+    first.steps["a"] = StepResult("failed", payload={})
+    await storage.save(first)
+    second.steps["b"] = StepResult("failed", payload={})
+    await storage.save(second)
+
+    stored = await storage.load("two-copies")
+    assert stored is not None
+    assert {k: r.status for k, r in stored.steps.items()} == {"a": "success", "b": "failed"}

@@ -40,7 +40,7 @@ def _guarded(view: View, allowed: Callable[[Any], bool], methods: tuple[str, ...
             raise Http404(str(exc)) from exc
 
     page = require_http_methods(list(methods))(login_required(guarded))
-    page.methods = set(methods)  # type: ignore[attr-defined]
+    page.methods = set(methods)
     return page
 
 

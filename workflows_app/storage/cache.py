@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from engines.core.results import StepResult
@@ -60,15 +61,25 @@ class GraphMemo:
         return key, text
 
 
+_versions = itertools.count(1)
+
+
+def next_version() -> int:
+    """A version no write of this process has used (`RunCache.version`)."""
+    return next(_versions)
+
+
 class RunCache:
     """What a storage wrote for one run, so the next save of the same working snapshot writes
-    only what changed. It is the `synced_with` token of the snapshot's records."""
+    only what changed. Its `version` is the `synced_version` of records in step with it."""
 
     __slots__ = ("attempts", "base", "cold", "counts", "graph_hash", "level_keys",
                  "level_removed", "next_position", "number", "positions", "run_values", "seq",
-                 "statuses", "texts")  # fmt: skip
+                 "statuses", "texts", "version")  # fmt: skip
 
     def __init__(self) -> None:
+        # Names the stored state this cache describes (`StepRecords.synced_version`).
+        self.version = next_version()
         self.positions: dict[str, int] = {}
         self.next_position = 0
         self.statuses: dict[str, str] = {}

@@ -233,8 +233,13 @@ class DjangoStorage:
     # -- reads ----------------------------------------------------------------------------------
 
     async def load(self, run_id: str) -> RunSnapshot | None:
-        """The run's latest snapshot, or None."""
-        return await self._call(self._load, run_id)
+        """The run's latest snapshot, or None. When this storage wrote the run last, the
+        records come back in step with what it wrote, so saving them writes only changes."""
+        snap = await self._call(self._load, run_id)
+        cache = self._runs.get(run_id)
+        if snap is not None and cache is not None and cache.seq == snap.seq:
+            snap.records.mark_synced(cache.version)
+        return snap
 
     def _load(self, run_id: str) -> RunSnapshot | None:
         run = self._runs_qs().select_related("stored_graph").filter(pk=run_id).first()

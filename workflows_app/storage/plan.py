@@ -22,7 +22,7 @@ from engines.core.snapshot import RunSnapshot, StepRecords
 from engines.storage.base import check_append
 from workflows_app import snapshots
 from workflows_app.snapshots import TaskChanges, dumps, join_object
-from workflows_app.storage.cache import GraphMemo, RunCache, level_of
+from workflows_app.storage.cache import GraphMemo, RunCache, level_of, next_version
 
 __all__ = ["GraphMemo", "RunCache", "WritePlan", "plan_save", "unsync"]
 
@@ -59,7 +59,7 @@ def _changes(
     if (
         cache is None
         or not isinstance(records, StepRecords)
-        or records.synced_with is not cache
+        or not records.delta_from(cache.version)
         or records.changed is None
     ):
         return None
@@ -67,15 +67,16 @@ def _changes(
 
 
 def _mark_synced(records: dict[str, StepResult], cache: RunCache) -> None:
+    cache.version = next_version()
     if isinstance(records, StepRecords):
         # Changes the engine makes while this save is written go to the next one.
-        records.mark_synced(cache)
+        records.mark_synced(cache.version)
 
 
 def unsync(records: dict[str, StepResult], cache: RunCache) -> None:
     """A write planned against `cache` failed: the records' next save writes everything."""
-    if isinstance(records, StepRecords) and records.synced_with is cache:
-        records.changed = None
+    if isinstance(records, StepRecords) and records.synced_version == cache.version:
+        records.mark_unknown()
 
 
 def plan_save(

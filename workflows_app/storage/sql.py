@@ -56,10 +56,10 @@ class Statements:
         self.begin = f"BEGIN {mode}" if mode else "BEGIN"
         quote = self.quote
         fk, seq = quote("run_id"), quote("seq")
-        self.run_table, self.run_pk = self.table(Run), quote(Run._meta.pk.column)  # type: ignore[union-attr]
+        self.run_table, self.run_pk = self.table(Run), quote(Run._meta.pk.column)
         self._updates: dict[tuple[str, ...], str] = {}
 
-        columns, marks = self.spec(Run, (Run._meta.pk.name, "number", *self.run_columns))  # type: ignore[union-attr]
+        columns, marks = self.spec(Run, (Run._meta.pk.name, "number", *self.run_columns))
         self.insert_run = f"INSERT INTO {self.run_table} ({columns}) VALUES ({marks})"
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         self.select_run = (
@@ -136,7 +136,7 @@ class Statements:
     def _marks(self, model: type[Model], names: tuple[str, ...]) -> list[tuple[str, str]]:
         fields = [model._meta.get_field(name) for name in names]
         return [
-            (self.quote(f.column), self.as_json if isinstance(f, JSONField) else "%s")  # type: ignore[union-attr]
+            (self.quote(f.column), self.as_json if isinstance(f, JSONField) else "%s")
             for f in fields
         ]
 

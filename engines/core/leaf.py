@@ -1,110 +1,52 @@
-"""Running one leaf step: validation, the retry loop, signals, state changes and cancellation."""
+"""The default step runner: validation, the retry loop, signals, state changes, cancellation.
+
+One leaf step's attempts, as every engine runs them unless it supplies its own `StepRunner`
+(`engines.core.hooks`). A step that raises while its run is being cancelled ends canceled,
+neither failed nor retried: the error most likely answers the cancel.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engines.core.calls import call_quick, call_user
+from engines.core import payloads
+from engines.core.calls import call_user
 from engines.core.context import RunEnv, StepContext
 from engines.core.eager import run_eager
-from engines.core.error_codec import error_to_dict, format_traceback
+from engines.core.error_codec import format_traceback
 from engines.core.errors import BailSignal, NonRetryableError, SuspendSignal
 from engines.core.events import STEP_RETRYING
-from engines.core.mapping import Compute, Const, FromContext, FromInit, FromStep, walk_path
-from engines.core.results import StepResult
+from engines.core.hooks import Waited, WaitHook
+from engines.core.mapping import evaluate_map
+from engines.core.outcome import HANDED_OFF_STATUS, Attempted
 from engines.core.schema import copy_json, to_json_value
 from engines.core.step import Step
 from engines.core.workflow import MapStep
 
 if TYPE_CHECKING:
+    from engines.core.outcome import Scope
     from engines.core.recorder import Recorder
-    from engines.default.outcome import Scope
 
 log = logging.getLogger("engines.step")
 
 
-@dataclass(slots=True)
-class Attempted:
-    """The end of a leaf step's attempts."""
-
-    status: str  # success, failed, suspended, bailed, canceled
-    output: Any = None
-    error: BaseException | None = None
-    traceback: str | None = None
-    suspend_payload: Any = None
-    labels: tuple[str, ...] = ()
-    attempts: int = 0
-    state_delta: dict[str, Any] | None = None
-
-
-async def evaluate_map(step: MapStep, ctx: StepContext) -> Any:
-    """The output of a `.map()` step, source by source in insertion order."""
-    if callable(step.sources):
-        return await call_quick(step.sources, ctx)
-    out: dict[str, Any] = {}
-    for key, src in step.sources.items():
-        if isinstance(src, Const):
-            out[key] = src.value
-        elif isinstance(src, Compute):
-            out[key] = await call_quick(src.fn, ctx)
-        elif isinstance(src, FromContext):
-            out[key] = ctx.context.get(src.key)
-        elif isinstance(src, FromInit):
-            out[key] = walk_path(ctx.get_init_data(), src.path, "the workflow input")
-        elif isinstance(src, FromStep):
-            value = None
-            for sid in src.steps:
-                value = ctx.get_step_result(sid)
-                if value is not None:
-                    out[key] = walk_path(value, src.path, f"step {sid}")
-                    break
-            else:
-                out[key] = None
-    return out
-
-
-def finished_record(running: StepResult, done: Attempted, now: float) -> StepResult:
-    """The record of a step (or foreach item) that ended as `done` says; a bail is recorded
-    as a success whose output is the bail value."""
-    status = done.status
-    if status in ("success", "bailed"):
-        if (
-            running.resumed_at is None
-            and running.suspend_payload is None
-            and running.resume_payload is None
-        ):
-            # The common case, built directly: this runs once per step.
-            return StepResult(
-                "success", running.payload, done.output, started_at=running.started_at,
-                ended_at=now, attempts=done.attempts, state_delta=done.state_delta,
-                iteration=running.iteration, items=running.items,
-            )  # fmt: skip
-        return running.evolve(
-            status="success", output=done.output, ended_at=now, attempts=done.attempts,
-            state_delta=done.state_delta,
-        )  # fmt: skip
-    if status == "suspended":
-        return running.evolve(
-            status="suspended", suspend_payload=done.suspend_payload, suspended_at=now,
-            labels=done.labels, attempts=done.attempts, state_delta=done.state_delta,
-        )  # fmt: skip
-    if status == "failed":
-        return running.evolve(
-            status="failed", error=done.error, traceback=done.traceback, ended_at=now,
-            attempts=done.attempts,
-        )  # fmt: skip
-    return running.evolve(status="canceled", ended_at=now, attempts=done.attempts)
+def item_path(path: tuple[str, ...], index: int) -> tuple[str, ...]:
+    """The path of item `index` of the foreach at `path` (`step[index]`)."""
+    return (*path[:-1], f"{path[-1]}[{index}]")
 
 
 class LeafRunner:
-    """Runs a leaf step's attempts for an interpreter; engines wrap steps by overriding
-    `make_context`, `prepare`, `call` or `output`."""
+    """The default step runner: runs a leaf step's attempts in this process.
 
-    def __init__(self, recorder: Recorder, env: RunEnv) -> None:
+    Engines that only wrap each call (journal it, time it) subclass it and override
+    `make_context`, `prepare`, `call` or `output`; retry delays go through the wait hook.
+    """
+
+    def __init__(self, recorder: Recorder, env: RunEnv, waits: WaitHook) -> None:
         self.recorder = recorder
         self.env = env
+        self.waits = waits
         self.cancel = env.cancel
         self.run_state = env.state
         cls = type(self)
@@ -164,12 +106,18 @@ class LeafRunner:
         resume_data: Any = None,
         suspend_data: Any = None,
         iteration: int | None = None,
-        emit_retries: bool = True,
+        item: int | None = None,
+        first_attempt: int = 0,
     ) -> Attempted:
-        """Run `execute` up to 1 + retries times; signals and cancellation end it early."""
+        """Run `execute` up to 1 + retries times; signals and cancellation end it early.
+
+        `item` is the index of the foreach item being run: its retries are announced on the
+        item's path (`step[index]`). `first_attempt` counts attempts an earlier execution made
+        (a retry delay handed off).
+        """
         retries = step.retries if step.retries is not None else scope.flow.retries
         delay = scope.flow.retry_delay
-        attempt = 0
+        attempt = first_attempt
         while True:
             ctx = self.make_context(
                 scope, step, path, input_data, resume_data, suspend_data, attempt, iteration
@@ -195,19 +143,20 @@ class LeafRunner:
             except BailSignal as signal:
                 done = Attempted("bailed", output=signal.value)
             except Exception as exc:
-                final = (
-                    isinstance(exc, NonRetryableError) or attempt >= retries or self.cancel.is_set
-                )
+                if self.cancel.is_set:
+                    # The error most likely answers the cancel (a step watching cancel_event
+                    # raises): the cancel wins, and the step is neither failed nor retried.
+                    return Attempted("canceled", attempts=attempt + 1)
+                final = isinstance(exc, NonRetryableError) or attempt >= retries
                 if not final:
-                    if emit_retries:
-                        self.recorder.emit(
-                            STEP_RETRYING,
-                            path,
-                            {"attempt": attempt + 1, "error": error_to_dict(exc)},
-                        )
-                        await self.recorder.commit()
-                    if await self.cancel.wait(delay):
-                        return Attempted("canceled", attempts=attempt + 1)
+                    retry = payloads.step_retrying(attempt + 1, exc, item)
+                    where = path if item is None else item_path(path, item)
+                    self.recorder.emit(STEP_RETRYING, where, retry)
+                    await self.recorder.commit()
+                    waited = await self.waits.wait(self.recorder.clock() + delay, where, "retry")
+                    if waited is not Waited.ELAPSED:
+                        status = "canceled" if waited is Waited.CANCELED else HANDED_OFF_STATUS
+                        return Attempted(status, attempts=attempt + 1)
                     attempt += 1
                     continue
                 log.error("step %s failed: %s", ".".join(path), exc)

@@ -5,17 +5,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from engines.core import events as ev
+from engines.core import payloads
 from engines.core.error_codec import format_traceback
 from engines.core.errors import ValidationError
+from engines.core.outcome import (
+    CANCELED,
+    HANDED_OFF_STATUS,
+    PAUSED,
+    Attempted,
+    Outcome,
+    Scope,
+)
+from engines.core.replay import Replay
 from engines.core.results import StepResult
 from engines.core.schema import validate_json
 from engines.core.snapshot import path_key
 from engines.core.workflow import Workflow
-from engines.default.leaf import Attempted
-from engines.default.outcome import CANCELED, PAUSED, Outcome, Scope, start_payload
 
 if TYPE_CHECKING:
-    from engines.default.interpreter import Interpreter
+    from engines.core.interpreter import Interpreter
 
 
 async def run_nested(
@@ -26,42 +34,43 @@ async def run_nested(
     key: str,
     rec: StepResult | None,
     input_data: Any,
-    resuming: bool,
+    action: Replay,
     iteration: int | None,
 ) -> Outcome:
+    """Run nested workflow `wf` as the step at `path`; `action` is what the replay rule said
+    for its record `rec` (RUN, RESUME, RERUN or RESUME_AGAIN)."""
     if interp.cancel.is_set:
         return CANCELED
-    if interp.budget is not None and interp.budget <= 0:
+    if not interp.budget_left():
         return PAUSED  # per-step mode: nothing of the nested workflow starts
     now = interp.clock()
     if rec is not None:
         # Resumed, restarted or continued: the recorded input was validated already.
-        running = rec.evolve(status="running", ended_at=None, iteration=iteration)
-        if resuming:
-            running = running.evolve(resumed_at=now, resume_payload=interp._resume_data(scope))
+        # A record prepared by time travel has no start yet: the re-execution starts now.
+        running = rec.evolve(
+            status="running", ended_at=None, iteration=iteration, started_at=rec.started_at or now
+        )
+        if action is Replay.RESUME:
+            running = running.evolve(resumed_at=now, resume_payload=interp.resume_data(scope))
             interp.recorder.emit(
-                ev.STEP_RESUMED,
-                path,
-                {"input": input_data, "resume_payload": running.resume_payload},
+                ev.STEP_RESUMED, path, payloads.step_resumed(input_data, running.resume_payload)
             )
         else:
-            interp.recorder.emit(ev.STEP_STARTED, path, start_payload(input_data, iteration))
+            # Its inner steps carry their own resume data, if they were resumed.
+            interp.recorder.emit(
+                ev.STEP_STARTED, path, payloads.step_started(input_data, iteration)
+            )
         nested_input = rec.payload
     else:
         running = StepResult("running", payload=input_data, started_at=now, iteration=iteration)
-        interp.recorder.emit(ev.STEP_STARTED, path, start_payload(input_data, iteration))
+        interp.recorder.emit(ev.STEP_STARTED, path, payloads.step_started(input_data, iteration))
         try:
             nested_input = validate_json(
                 wf.input_schema, input_data, f"input of workflow {wf.id!r}"
             )
         except ValidationError as exc:
             interp.snap.steps[key] = running
-            return interp._end_leaf(
-                key,
-                path,
-                running,
-                Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1),
-            )
+            return interp.end_step(key, path, running, failed(exc))
         running = running.evolve(payload=nested_input)
     interp.snap.steps[key] = running
     inner = Scope(wf, path, nested_input, scope.forced_resume)
@@ -70,21 +79,27 @@ async def run_nested(
         interp.snap.steps[key] = running.evolve(status="paused")
         return PAUSED
     done = nested_attempted(interp, wf, path, outcome)
-    result = interp._end_leaf(key, path, running, done)
+    result = interp.end_step(key, path, running, done)
     # A bail ends the nested workflow, not its parent.
     return Outcome("success", result.output) if result.status == "bailed" else result
+
+
+def failed(exc: BaseException) -> Attempted:
+    """A single failed attempt with `exc`."""
+    return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
 
 
 def nested_attempted(
     interp: Interpreter, wf: Workflow, path: tuple[str, ...], outcome: Outcome
 ) -> Attempted:
+    """How a nested workflow at `path` ended, as the attempt of the step it is."""
     if outcome.status in ("success", "bailed"):
         try:
             output = validate_json(
                 wf.output_schema, outcome.output, f"output of workflow {wf.id!r}"
             )
         except ValidationError as exc:
-            return Attempted("failed", error=exc, traceback=format_traceback(exc), attempts=1)
+            return failed(exc)
         return Attempted("success", output=output, attempts=1)
     if outcome.status == "failed":
         err = outcome.error
@@ -102,4 +117,6 @@ def nested_attempted(
             None,
         )
         return Attempted("suspended", suspend_payload=payload, attempts=1)
+    if outcome.status == HANDED_OFF_STATUS:
+        return Attempted(HANDED_OFF_STATUS)
     return Attempted("canceled", attempts=1)
