@@ -47,7 +47,7 @@ from engines.core.prepare import (
     require_step,
 )
 from engines.core.snapshot import path_key
-from workflows_app import broadcast, bundles, compare, registry
+from workflows_app import broadcast, bundles, compare, json_input, registry
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run
 from workflows_app.registry import UnknownWorkflowError as UnknownWorkflowError
@@ -142,6 +142,18 @@ def _now() -> float:
 # -- lookups ------------------------------------------------------------------------------------
 
 
+def _check_json(**values: Any) -> None:
+    """Refuse values a caller passed in that break the JSON limits (`json_input`), each named
+    as the API names it; the API's parser already refused them, commands and pages have not."""
+    problems: list[dict[str, str]] = []
+    for name, value in values.items():
+        try:
+            json_input.check(value, name)
+        except json_input.JSONInputError as exc:
+            problems.extend(exc.errors)
+    json_input.raise_problems(problems)
+
+
 def get_workflow(workflow_id: str) -> Workflow:
     """A registered workflow; `UnknownWorkflowError` (404) otherwise."""
     return registry.get(workflow_id)
@@ -207,6 +219,9 @@ def start_run(
     workflow = get_workflow(workflow_id)
     if resource_id is not None and not isinstance(resource_id, str):
         raise ValidationError("Invalid run:", [{"path": "resource_id", "message": "not a string"}])
+    _check_json(
+        input=input_data, initial_state=initial_state, context=context, resource_id=resource_id
+    )
     execution = _sync(
         prepare_start,
         workflow,
@@ -234,6 +249,7 @@ def resume_run(
 ) -> Run:
     """Resume a suspended step (or continue a paused run); who answered, and with what, goes on
     the human task the resume closes."""
+    _check_json(data=resume_data, step=step, label=label)
     _, workflow = _run_and_workflow(run_id)
     with _prepare_lock:
         _refuse_if_busy(run_id)
@@ -321,7 +337,11 @@ class _Fork:
         outputs: dict[str, Any] | None,
         reuse: Iterable[Any],
     ) -> None:
+        named = [reuse] if isinstance(reuse, str) else list(reuse or ())
+        _check_json(step=step, input=input_data, outputs=outputs, reuse=named)
         _, self.workflow = _run_and_workflow(run_id)
+        # What the caller sent, shown back by the preview even when it is refused.
+        self.sent_input = input_data
         self.target = normalize_path(step)
         if not self.target:
             raise ValidationError("Invalid time travel:", [{"path": "step", "message": "required"}])
@@ -335,7 +355,6 @@ class _Fork:
                 self.errors.extend(exc.errors)
                 input_data = None
         self.downstream = downstream_paths(self.workflow, self.target)
-        named = [reuse] if isinstance(reuse, str) else list(reuse or ())
         self.reuse = [k for k in (path_key(normalize_path(r)) for r in named) if self._reusable(k)]
         prepare = (self.workflow, engine(), run_id, self.target, input_data)
         rest = (None, None, None, False, self.reuse, _now())
@@ -369,6 +388,8 @@ class _Fork:
         plan = compare.fork_plan(
             self.workflow, self.source, snap, self.target, self.kept, self.downstream
         )
+        if self.sent_input is not None:
+            plan["input"] = self.sent_input
         return {**plan, "reuse": self.reuse, "errors": self.errors, "valid": not self.errors}
 
 
@@ -435,6 +456,7 @@ def import_run(bundle: Any, *, new_id: bool = False, user: Any = None) -> Run:
     """Store a bundle's run: `BundleError` (400) lists bad fields; an existing run id is
     refused (`InvalidRunStateError`, 409) unless `new_id` asks for a fresh one. Runs-list
     watchers are told, as of any stored write."""
+    json_input.check_document(bundle, depth_allowance=json_input.BUNDLE_DEPTH_ALLOWANCE)
     run = bundles.import_bundle(bundle, new_id=new_id)
     broadcast.publish(run.run_id, [], run.summary())
     return run
