@@ -16,9 +16,24 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Problems found while reading the environment; `workflows_app.checks` reports them in words
+# (raising here would show a traceback instead of a sentence).
+STEPBACK_CONFIG_ERRORS: list[str] = []
+
 
 def _flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        STEPBACK_CONFIG_ERRORS.append(f"{name}={text!r} is not a whole number")
+        return default
 
 
 def _list(name: str, default: str) -> list[str]:
@@ -46,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the others, so every error under /api/ leaves as the API's JSON error body.
+    "workflows_app.api.errors.JSONErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,11 +95,6 @@ WSGI_APPLICATION = None
 
 SQLITE_PATH = os.environ.get("STEPBACK_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
-
-
-# Problems found while reading the environment; `workflows_app.checks` reports them in words
-# (raising here would show a traceback instead of a sentence).
-STEPBACK_CONFIG_ERRORS: list[str] = []
 
 
 def _database() -> dict[str, Any]:
@@ -154,8 +166,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["workflows_app.api.permissions.CanView"],
     "EXCEPTION_HANDLER": "workflows_app.api.errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["workflows_app.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["workflows_app.api.parsers.JSONBodyParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -168,7 +180,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["workflows_app.api.permissions.CanView"],
+    # Run ids are at most 64 characters (`Run.run_id`); a longer one is no address at all.
+    "PATH_CONVERTER_OVERRIDES": {"run_id": {"type": "string", "minLength": 1, "maxLength": 64}},
 }
+
+# The largest request body accepted (the API's JSON and Django's own forms alike); the JSON
+# inside is limited further by `workflows_app.json_input` (depth, NUL, surrogates).
+STEPBACK_MAX_BODY_BYTES = _int("STEPBACK_MAX_BODY_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = STEPBACK_MAX_BODY_BYTES
 
 # -- i18n, static ------------------------------------------------------------------------------
 
