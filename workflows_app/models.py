@@ -47,6 +47,8 @@ RUN_STATUSES = [
         "failed",
         "canceled",
         "paused",
+        # Not an engine status: left active by a process that died (`workflows_app.recovery`).
+        "interrupted",
     )
 ]
 
