@@ -25,6 +25,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.dispatch import receiver
 
 from engines import (
@@ -47,7 +48,7 @@ from engines.core.prepare import (
     require_step,
 )
 from engines.core.snapshot import path_key
-from workflows_app import broadcast, bundles, compare, json_input, registry
+from workflows_app import broadcast, bundles, compare, json_input, processes, recovery, registry
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run
 from workflows_app.registry import UnknownWorkflowError as UnknownWorkflowError
@@ -186,10 +187,13 @@ def _refuse_if_busy(run_id: str) -> None:
 
 def _store(execution: Execution) -> None:
     """Store the prepared snapshot: from here on the run exists as the engine will continue it
-    (its first write, `run.started`, continues the stored seq)."""
+    (its first write, `run.started`, continues the stored seq). In the same transaction, this
+    process claims it: no process sees the run active without its owner."""
     snap = execution.snapshot
     snap.updated_at = _now()
-    _sync(engine().storage.save, snap, [])
+    with transaction.atomic():
+        _sync(engine().storage.save, snap, [])
+        processes.claim(snap.run_id)
 
 
 def _submit(workflow: Workflow, execution: Execution) -> Run:
@@ -305,10 +309,19 @@ def cancel_run(run_id: str, *, user: Any = None) -> Run:
 
 
 def restart_run(run_id: str, *, user: Any = None) -> Run:
-    """Re-run an interrupted run (left running by a stopped process) from its last snapshot."""
-    _, workflow = _run_and_workflow(run_id)
+    """Re-run an interrupted run (left running by a stopped process) from its last snapshot;
+    a run another live process executes is refused."""
+    row, workflow = _run_and_workflow(run_id)
     with _prepare_lock:
         _refuse_if_busy(run_id)
+        # This process knows what it executes (above); another live one is asked nothing.
+        owner = row.executed_by
+        elsewhere = owner is not None and owner != processes.identity().id
+        if row.status in recovery.ACTIVE and elsewhere and owner in processes.alive([owner]):
+            raise InvalidRunStateError(
+                f"Run {run_id!r} is executing in {processes.describe(owner)}; it can be "
+                "restarted once it stops or is interrupted"
+            )
         execution = _sync(prepare_restart, workflow, engine(), run_id)
         _store(execution)
     return _submit(workflow, execution)

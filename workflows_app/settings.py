@@ -221,3 +221,9 @@ STEPBACK_ENGINE = os.environ.get("STEPBACK_ENGINE", "default")
 # Where runs execute: "thread" (a background event loop in this process), or "inline"
 # (inside the call that starts them; for scripts, management commands and tests).
 STEPBACK_EXECUTOR = os.environ.get("STEPBACK_EXECUTOR", "thread")
+# How long a process's heartbeat vouches for it, seen from another machine sharing the database
+# (`workflows_app.processes`); runs of a process silent for longer are marked interrupted.
+STEPBACK_LEASE_SECONDS = _int("STEPBACK_LEASE_SECONDS", 30)
+# Whether a server marks runs left active by dead processes interrupted, at start-up and then
+# every lease period (`workflows_app.recovery`).
+STEPBACK_RECOVERY = _flag("STEPBACK_RECOVERY", "1")
