@@ -28,6 +28,7 @@ from engines.core.engine import Execution
 from engines.core.error_codec import error_to_dict, format_traceback
 from engines.core.recorder import Recorder
 from engines.core.results import ACTIVE_RUN_STATUSES
+from workflows_app import processes
 
 log = logging.getLogger("workflows_app.executors")
 
@@ -82,7 +83,8 @@ async def record_failure(engine: Engine, run_id: str, exc: BaseException) -> Non
 
 async def _execute_or_fail(engine: Engine, workflow: Workflow, execution: Execution) -> None:
     try:
-        await engine.execute(workflow, execution)
+        async with processes.keeping_alive():
+            await engine.execute(workflow, execution)
     except RunConflictError:
         raise  # another caller wrote the run first: it is theirs now
     except Exception as exc:
