@@ -87,7 +87,7 @@ def sentence(text: str, problems: Sequence[tuple[str, str]] = ()) -> str:
         head = f"{head}: {named}"
         if len(problems) > 1:
             head += f" (and {len(problems) - 1} more)"
-    return head if head.endswith((".", "?", "!")) else head + "."
+    return head if head.endswith(".") else head + "."
 
 
 def _flatten_drf(detail: Any, prefix: str = "") -> dict[str, list[str]]:
