@@ -67,13 +67,15 @@ def _read(path: str) -> str | None:
 
 
 def _pid_started(pid: int) -> int | None:
-    """When process `pid` started, in clock ticks since boot (None when it does not exist or
-    the system does not say)."""
+    """When process `pid` started, in clock ticks since boot (None when it does not exist, has
+    died unreaped (a zombie), or the system does not say)."""
     stat = _read(f"/proc/{pid}/stat")
     if stat is None:
         return None
     # The command name (field 2) may hold spaces and parentheses: count from its end.
     fields = stat[stat.rfind(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
     return int(fields[19])
 
 

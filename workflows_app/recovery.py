@@ -71,7 +71,11 @@ def start() -> None:
         if _running:
             return
         _running = True
-    mark_interrupted()
+    try:
+        mark_interrupted()
+    except Exception:
+        # Serving goes on (an unmigrated database, say); the next period tries again.
+        log.exception("marking interrupted runs at start-up failed")
     threading.Thread(target=_keep_checking, name="stepback-recovery", daemon=True).start()
 
 

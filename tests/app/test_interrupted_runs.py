@@ -5,6 +5,8 @@ a run executing in a live process, on this machine or another, is never touched.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +24,11 @@ from tests.app.crash_support import (
     killed_mid_step,
     owned_by,
     parent_here,
+    process,
 )
 from workflows_app import broadcast, processes, recovery, services
 from workflows_app.asgi import ServerLoopRecorder
-from workflows_app.models import Run
+from workflows_app.models import ExecutorProcess, Run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("test_workflows")]
 
@@ -115,6 +118,34 @@ def test_a_run_taken_over_between_the_check_and_the_mark_is_left_alone(
     monkeypatch.setattr(processes, "alive", restarted_meanwhile)
     assert recovery.mark_interrupted() == []
     assert Run.objects.get(pk=run.pk).status == "running"
+
+
+def exited_child(reap: bool) -> tuple[subprocess.Popen[bytes], ExecutorProcess]:
+    """A child process that has exited (reaped, or left a zombie), registered as it was."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)  # fmt: skip
+    registered = process(pid=child.pid, pid_started=processes._pid_started(child.pid))
+    assert processes.is_alive(registered)
+    assert child.stdin is not None
+    child.stdin.close()
+    if reap:
+        child.wait(10)
+    else:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
+    return child, registered
+
+
+def test_a_process_of_this_machine_that_exited_is_dead() -> None:
+    _, registered = exited_child(reap=True)
+    assert not processes.is_alive(registered)
+
+
+def test_a_process_that_exited_unreaped_is_dead_too() -> None:
+    child, registered = exited_child(reap=False)
+    try:
+        assert not processes.is_alive(registered)
+    finally:
+        child.wait(10)
 
 
 def test_finished_and_suspended_runs_are_never_marked(api: Client) -> None:
