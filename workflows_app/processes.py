@@ -183,6 +183,20 @@ def alive(process_ids: Iterable[str | None]) -> set[str]:
     return {p.id for p in ExecutorProcess.objects.filter(id__in=wanted) if is_alive(p, now)}
 
 
+def forget_dead(heard_before: datetime) -> int:
+    """Remove the rows of dead processes last heard from before `heard_before` that no run
+    under way names (each command that executed a run leaves one); how many went."""
+    owners = (
+        Run.objects.filter(status__in=("pending", "running", "waiting"))
+        .exclude(executed_by=None)
+        .values("executed_by")
+    )
+    stale = ExecutorProcess.objects.filter(heartbeat_at__lt=heard_before).exclude(id__in=owners)
+    dead = [process.id for process in stale if not is_alive(process)]
+    removed, _ = ExecutorProcess.objects.filter(id__in=dead).delete()
+    return removed
+
+
 def describe(process_id: str | None) -> str:
     """A process as people name it (`host pid 1234`)."""
     process = ExecutorProcess.objects.filter(id=process_id).first() if process_id else None

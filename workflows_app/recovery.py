@@ -5,7 +5,8 @@ database with nobody to finish them. When a server starts, and then every
 `STEPBACK_LEASE_SECONDS`, `mark_interrupted` gives each such run the status `interrupted`:
 the runs whose executing process (`Run.executed_by`) is dead, or who have none (stored by code
 that executed them outside any registered process, or imported). A run executing in a live
-process, here or in another process sharing the database, is never touched.
+process, here or in another process sharing the database, is never touched. The periodic check
+also forgets processes dead for a day that no run under way names.
 
 Only the run's status column changes. The engine's record (`Run.head`, the snapshots, the
 events) still says where the run stopped, so `restart` re-runs it from its last snapshot
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
@@ -27,6 +29,8 @@ log = logging.getLogger("workflows_app.recovery")
 
 ACTIVE = ("pending", "running", "waiting")
 INTERRUPTED = "interrupted"
+# Dead processes are forgotten this long after they were last heard from.
+FORGET_AFTER = timedelta(days=1)
 
 _started = threading.Lock()
 _running = False
@@ -84,6 +88,7 @@ def _keep_checking() -> None:
     while not stop.wait(processes.lease_seconds()):
         try:
             mark_interrupted()
+            processes.forget_dead(datetime.now(UTC) - FORGET_AFTER)
         except Exception:
             log.exception("checking for interrupted runs failed")
         finally:

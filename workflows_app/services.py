@@ -140,7 +140,7 @@ def _now() -> float:
     return clock()
 
 
-# -- lookups ------------------------------------------------------------------------------------
+# -- what callers pass in ----------------------------------------------------------------------
 
 
 def _check_json(**values: Any) -> None:
@@ -153,6 +153,9 @@ def _check_json(**values: Any) -> None:
         except json_input.JSONInputError as exc:
             problems.extend(exc.errors)
     json_input.raise_problems(problems)
+
+
+# -- lookups ------------------------------------------------------------------------------------
 
 
 def get_workflow(workflow_id: str) -> Workflow:

@@ -14,6 +14,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from tests.app.api_support import post_json, recorded
 from tests.app.conftest import client_for
@@ -146,6 +147,23 @@ def test_a_process_that_exited_unreaped_is_dead_too() -> None:
         assert not processes.is_alive(registered)
     finally:
         child.wait(10)
+
+
+def test_dead_processes_are_forgotten_once_no_run_under_way_names_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    day_ago = timezone.now() - timedelta(days=1)
+    gone = process(pid_started=(processes.identity().pid_started or 0) + 1, heartbeat_at=day_ago)
+    owner_of_a_run = owned_by(killed_mid_step(monkeypatch), dead_here())
+    ExecutorProcess.objects.filter(pk=owner_of_a_run.executed_by).update(heartbeat_at=day_ago)
+    alive_but_quiet = parent_here()
+    ExecutorProcess.objects.filter(pk=alive_but_quiet.pk).update(heartbeat_at=day_ago)
+
+    assert processes.forget_dead(timezone.now()) == 1
+
+    assert not ExecutorProcess.objects.filter(pk=gone.pk).exists()
+    assert ExecutorProcess.objects.filter(pk=owner_of_a_run.executed_by).exists()
+    assert ExecutorProcess.objects.filter(pk=alive_but_quiet.pk).exists()
 
 
 def test_finished_and_suspended_runs_are_never_marked(api: Client) -> None:
