@@ -95,7 +95,8 @@ def identity() -> Identity:
         if _identity is None or _identity.pid != os.getpid():
             pid = os.getpid()
             host = socket.gethostname()
-            _identity = Identity(uuid.uuid4().hex, host, _machine(host), pid, _pid_started(pid))
+            machine = _machine(host)[:255]  # as its column holds it, so the two compare
+            _identity = Identity(uuid.uuid4().hex, host[:255], machine, pid, _pid_started(pid))
         return _identity
 
 
@@ -108,8 +109,8 @@ def beat() -> str:
         ExecutorProcess.objects.get_or_create(
             id=me.id,
             defaults={
-                "host": me.host[:255],
-                "machine": me.machine[:255],
+                "host": me.host,
+                "machine": me.machine,
                 "pid": me.pid,
                 "pid_started": me.pid_started,
                 "started_at": now,
