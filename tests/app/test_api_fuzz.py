@@ -5,8 +5,10 @@ canceled, interrupted).
 Every generated call, valid or not, must get: no 5xx; a status, a content type and a body the
 schema documents; the JSON error body for every refusal; and a refusal must leave every row
 count and each run's status and seq as they were. Schema-valid input is accepted where the
-schema says everything the server checks (the list and query endpoints, cancel, restart);
-input that breaks the schema is refused everywhere.
+schema says everything the server checks (the list and query endpoints, cancel, restart),
+except a string holding a NUL character, which the server refuses everywhere (no database
+column can hold one) and the schema cannot say of its "any JSON" values; input that breaks the
+schema is refused everywhere.
 
 `make test` runs a bounded number of cases per operation (`FUZZ_EXAMPLES`, deterministic);
 `make fuzz-soak` runs many more with fresh randomness and prints the request counts.
@@ -198,6 +200,17 @@ def report(request: pytest.FixtureRequest) -> Iterator[None]:
             json.dump({"summary": line, "by_operation": dict(sorted(ANSWERED.items()))}, out)
 
 
+def holds_nul(value: Any) -> bool:
+    """Whether a NUL character is in any string or key of `value`."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(holds_nul(item) for item in value)
+    return False
+
+
 def json_error_body(response: Any) -> None:
     """A refusal is the API's error body: JSON, a sentence and a code."""
     assert response.headers["content-type"][0] == "application/json", response.text
@@ -219,7 +232,8 @@ def test_the_api_keeps_its_schema_and_its_records_under_generated_calls(
     case: Any, signed_in: None, in_this_transaction: None, runs_of_every_kind: None
 ) -> None:
     described = (case.method.upper(), case.path) in FULLY_DESCRIBED
-    checks = [*CHECKS, positive_data_acceptance] if described else CHECKS
+    parts = (case.path_parameters, case.query, case.body)
+    checks = [*CHECKS, positive_data_acceptance] if described and not holds_nul(parts) else CHECKS
     before = recorded()
 
     response = case.call_and_validate(checks=checks, cookies={"csrftoken": CSRF_TOKEN})
