@@ -13,7 +13,7 @@ NODE_STAMP := frontend/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint format bench coverage-report check clean
+.PHONY: install serve test fuzz-soak lint format bench coverage-report check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,13 @@ serve: $(SERVE_STAMP) $(NODE_STAMP)
 
 test: install
 	@bash scripts/test.sh
+
+# The API fuzzed for a long while (about 12,000 generated calls, fresh randomness each time);
+# FUZZ_EXAMPLES sets the cases per operation, the counts go to fuzz-report.json.
+FUZZ_EXAMPLES ?= 600
+fuzz-soak: install
+	STEPBACK_FUZZ_SOAK=1 STEPBACK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STEPBACK_FUZZ_REPORT=fuzz-report.json \
+		$(PY) -m pytest -q -p no:cacheprovider tests/app/test_api_fuzz.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -15,12 +15,12 @@ unset DATABASE_URL REDIS_URL STEPBACK_TEST_STORAGES STEPBACK_WORKFLOWS STEPBACK_
 services_up() {
   "$PY" - "$PG_URL" "$REDIS" <<'PYEOF'
 import sys
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 try:
-    # The server answers on its maintenance database whether or not the test database exists.
-    url = urlsplit(sys.argv[1])._replace(path="/postgres").geturl()
+    # The server's own maintenance database: the test database may not exist yet.
+    url = urlunsplit(urlsplit(sys.argv[1])._replace(path="/postgres"))
     psycopg.connect(url, connect_timeout=3).close()
     redis.Redis.from_url(sys.argv[2], socket_connect_timeout=3).ping()
 except Exception as exc:

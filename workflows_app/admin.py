@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
+from workflows_app.models import Event, ExecutorProcess, HumanTask, Run, Snapshot, StepRecord
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -25,7 +25,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ("run_id", "workflow_id", "status", "engine", "resource_id", "created_at")
+    list_display = (
+        "run_id", "workflow_id", "status", "engine", "resource_id", "created_at", "executed_by",
+    )  # fmt: skip
     list_filter = ("status", "workflow_id", "engine")
     search_fields = ("run_id", "resource_id", "parent_run_id")
     date_hierarchy = "created_at"
@@ -60,3 +62,9 @@ class HumanTaskAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("run__run_id", "path", "label")
     list_select_related = ("run", "resumed_by")
+
+
+@admin.register(ExecutorProcess)
+class ExecutorProcessAdmin(ReadOnlyAdmin):
+    list_display = ("id", "host", "pid", "started_at", "heartbeat_at")
+    search_fields = ("id", "host")

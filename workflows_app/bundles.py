@@ -17,13 +17,22 @@ from django.db import transaction
 
 from engines import InvalidRunStateError, ValidationError
 from engines.core.schema import field_errors
+from workflows_app import bundle_checks, registry
 from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord, iso
 
 FORMAT = "stepback.run"
 VERSION = 1
 
 RunStatus = Literal[
-    "pending", "running", "waiting", "suspended", "success", "failed", "canceled", "paused"
+    "pending",
+    "running",
+    "waiting",
+    "suspended",
+    "success",
+    "failed",
+    "canceled",
+    "paused",
+    "interrupted",
 ]
 TaskStatus = Literal["open", "resumed", "canceled"]
 
@@ -165,7 +174,8 @@ def export_bundle(run: Run) -> dict[str, Any]:
 
 
 def parse_bundle(data: Any) -> Bundle:
-    """Validate a bundle's structure and consistency; `BundleError` lists every problem."""
+    """Validate a bundle's structure and consistency (`bundle_checks`) and that its workflow is
+    registered here; `BundleError` lists every problem."""
     if not isinstance(data, dict):
         raise BundleError("Invalid run bundle:", [{"path": "", "message": "must be an object"}])
     version = data.get("version")
@@ -184,44 +194,20 @@ def parse_bundle(data: Any) -> Bundle:
         bundle = Bundle.model_validate(data)
     except pydantic.ValidationError as exc:
         raise BundleError("Invalid run bundle:", field_errors(exc)) from None
-    problems = _consistency(bundle)
+    problems = bundle_checks.problems(bundle)
+    if bundle.run.workflow_id not in registry.workflows():
+        known = ", ".join(sorted(registry.workflows())) or "none"
+        problems.insert(
+            0,
+            {
+                "path": "run.workflow_id",
+                "message": f"no workflow {bundle.run.workflow_id!r} is registered here "
+                f"(registered: {known})",
+            },
+        )
     if problems:
         raise BundleError("Inconsistent run bundle:", problems)
     return bundle
-
-
-def _consistency(bundle: Bundle) -> list[dict[str, str]]:
-    problems: list[dict[str, str]] = []
-    for index, event in enumerate(bundle.events):
-        if event.seq != index + 1:
-            problems.append(
-                {
-                    "path": f"events.{index}.seq",
-                    "message": f"events must be numbered 1, 2, ... without gaps; expected "
-                    f"{index + 1}, found {event.seq}",
-                }
-            )
-    last = bundle.events[-1].seq if bundle.events else 0
-    if bundle.run.seq != last:
-        problems.append({"path": "run.seq", "message": f"must be the last event's seq ({last})"})
-    seen: set[int] = set()
-    for index, snap in enumerate(bundle.snapshots):
-        if snap.seq in seen or snap.seq > bundle.run.seq:
-            problems.append(
-                {
-                    "path": f"snapshots.{index}.seq",
-                    "message": "snapshot seqs must be distinct and at most the run's seq",
-                }
-            )
-        seen.add(snap.seq)
-    keys: set[tuple[str, int]] = set()
-    for index, rec in enumerate(bundle.step_records):
-        if (rec.path, rec.attempt) in keys:
-            problems.append(
-                {"path": f"step_records.{index}", "message": "path and attempt are repeated"}
-            )
-        keys.add((rec.path, rec.attempt))
-    return problems
 
 
 def _with_run_id(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
@@ -233,7 +219,8 @@ def _with_run_id(data: dict[str, Any], old: str, new: str) -> dict[str, Any]:
 
 def import_bundle(data: Any, *, new_id: bool = False) -> Run:
     """Store the rows of a bundle; refuses a run id that exists unless `new_id` asks for a fresh
-    one (every copy of the id in the rows is rewritten)."""
+    one (every copy of the id in the rows is rewritten). A run the bundle shows under way is
+    stored `interrupted`: no process here executes it, and `restart` continues it."""
     bundle = parse_bundle(data)
     source = bundle.run
     run_id = uuid.uuid4().hex if new_id else source.run_id
@@ -247,6 +234,9 @@ def import_bundle(data: Any, *, new_id: bool = False) -> Run:
             )
         values = source.model_dump()
         values["run_id"] = run_id
+        if values["status"] in bundle_checks.ACTIVE:
+            # Nobody here executes it: it stopped where the bundle left it.
+            values["status"] = bundle_checks.INTERRUPTED
         values["head"] = _with_run_id(source.head, source.run_id, run_id)
         run = Run.objects.create(**values)
         Event.objects.bulk_create(Event(run=run, **e.model_dump()) for e in bundle.events)

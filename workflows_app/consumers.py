@@ -11,7 +11,8 @@ may send `{"type": "catch_up", "after_seq": N}` to have everything after N sent 
 
 Refusals are sent as close codes after accepting, because a browser never sees the code of a
 handshake the server refused: 4400 bad query, 4401 not signed in, 4403 no `view_run`
-permission, 4404 unknown run. Watching never holds a run: consumers only read.
+permission, 4404 unknown run or an address that is no run (`NoSuchAddressConsumer`). Watching
+never holds a run: consumers only read.
 """
 
 from __future__ import annotations
@@ -111,6 +112,16 @@ class _WatcherConsumer(AsyncJsonWebsocketConsumer):
 
     async def _error(self, message: str) -> None:
         await self.send_json({"type": "error", "message": message})
+
+
+class NoSuchAddressConsumer(AsyncJsonWebsocketConsumer):
+    """Any websocket address the routes do not know (a run id longer than any stored one
+    included): accepted, then closed with 4404, like an unknown run."""
+
+    async def connect(self) -> None:
+        """Accept and close at once: the address names nothing."""
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)
 
 
 class RunsConsumer(_WatcherConsumer):

@@ -3,6 +3,11 @@
 `InlineExecutor` runs an execution inside the call that submits it; `ThreadExecutor` runs it on
 a background event loop of this process. Worker processes (evented and durable engines) plug in
 here as another `Executor`; views and consumers only ever see `services`.
+
+A run that was accepted executes or ends `failed` with the reason: when an execution raises
+(a database fault, not a step failing, which the engine records itself), `record_failure`
+writes the run as failed on top of what was stored, with a `run.failed` event carrying the
+error, so it never stays `pending` or `running` with only a log line.
 """
 
 from __future__ import annotations
@@ -11,13 +16,19 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connections
 
 from engines import Engine, RunConflictError, Workflow
+from engines.core import events as ev
 from engines.core.engine import Execution
+from engines.core.error_codec import error_to_dict, format_traceback
+from engines.core.recorder import Recorder
+from engines.core.results import ACTIVE_RUN_STATUSES
+from workflows_app import processes
 
 log = logging.getLogger("workflows_app.executors")
 
@@ -50,6 +61,38 @@ def _log_failure(run_id: str, exc: BaseException) -> None:
         log.error("run %s could not be executed", run_id, exc_info=exc)
 
 
+async def record_failure(engine: Engine, run_id: str, exc: BaseException) -> None:
+    """Write a run whose execution raised `exc` as failed with that error (on top of what was
+    stored last), unless it stopped or another caller changed it meanwhile; never raises."""
+    try:
+        snap = await engine.storage.load(run_id)
+        if snap is None or snap.status not in ACTIVE_RUN_STATUSES:
+            return
+        snap.status = "failed"
+        snap.error = exc
+        snap.traceback = format_traceback(exc)
+        snap.suspended = []
+        snap.resume_labels = {}
+        clock = getattr(engine, "clock", time.time)
+        snap.finished_at = snap.updated_at = clock()
+        recorder = Recorder(snap, engine.storage, lambda events: None, clock)
+        recorder.emit(ev.RUN_FAILED, (), {"error": error_to_dict(exc)})
+        await recorder.commit()
+    except Exception:
+        log.exception("run %s could not be recorded as failed either", run_id)
+
+
+async def _execute_or_fail(engine: Engine, workflow: Workflow, execution: Execution) -> None:
+    try:
+        async with processes.keeping_alive():
+            await engine.execute(workflow, execution)
+    except RunConflictError:
+        raise  # another caller wrote the run first: it is theirs now
+    except Exception as exc:
+        await record_failure(engine, execution.snapshot.run_id, exc)
+        raise
+
+
 class InlineExecutor:
     """Runs each execution to its next stop inside `submit` (scripts, commands, tests)."""
 
@@ -58,7 +101,7 @@ class InlineExecutor:
 
     def submit(self, workflow: Workflow, execution: Execution) -> None:
         try:
-            async_to_sync(self.engine.execute)(workflow, execution)
+            async_to_sync(_execute_or_fail)(self.engine, workflow, execution)
         except Exception as exc:
             _log_failure(execution.snapshot.run_id, exc)
 
@@ -104,7 +147,7 @@ class ThreadExecutor:
         try:
             # This loop runs nothing but executions: saves commit right here, without a hop.
             with loop_writes.writes_on_this_loop():
-                await self.engine.execute(workflow, execution)
+                await _execute_or_fail(self.engine, workflow, execution)
         finally:
             self._executing -= 1
             # The storage's reads ran on asgiref's shared thread, which lives as long as the

@@ -29,6 +29,7 @@ __all__ = [
     "SEQ_BITS",
     "SUMMARY_FIELDS",
     "Event",
+    "ExecutorProcess",
     "HumanTask",
     "Run",
     "RunAction",
@@ -52,6 +53,8 @@ RUN_STATUSES = [
         "failed",
         "canceled",
         "paused",
+        # Not an engine status: left active by a process that died (`workflows_app.recovery`).
+        "interrupted",
     )
 ]
 
@@ -197,6 +200,8 @@ class Run(models.Model):
     # Numbers the run's event and snapshot rows (`row_key`); given at the run's first write.
     number = models.BigIntegerField(unique=True, null=True, blank=True, editable=False)
     step_counts = models.JSONField(default=dict, blank=True, help_text="steps by status")
+    # The `ExecutorProcess` that took the run last; never written by the storage's saves.
+    executed_by = models.CharField(max_length=32, null=True, blank=True)
     stored_graph = models.ForeignKey(
         WorkflowGraph, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
     )
@@ -369,6 +374,29 @@ class Run(models.Model):
     def events_after(self, after_seq: int = 0, limit: int | None = None) -> list[EngineEvent]:
         """The run's events with seq > `after_seq`, in order, as engine `Event`s."""
         return Event.read(self.run_id, after_seq, limit, using=self._state.db)
+
+
+class ExecutorProcess(models.Model):
+    """A process that executes runs (a server, a command), and how to tell it is alive: its
+    pid on its machine, and a heartbeat for other machines (`workflows_app.processes`)."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    host = models.CharField(max_length=255)
+    machine = models.CharField(
+        max_length=255, help_text="host, boot and pid namespace: where the pid means something"
+    )
+    pid = models.IntegerField()
+    pid_started = models.BigIntegerField(
+        null=True, blank=True, help_text="the process's start time on its machine (clock ticks)"
+    )
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.host} pid {self.pid}"
 
 
 class RunRowQuerySet(models.QuerySet[Any]):

@@ -236,7 +236,9 @@ def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "after_seq": after_seq,
-        "last_seq": events[-1]["seq"] if events else after_seq,
+        # Past the end, the cursor is the run's last seq: resuming from after_seq would skip
+        # the events still to come.
+        "last_seq": events[-1]["seq"] if events else min(after_seq, last),
         "run_seq": last,
         "has_more": len(rows) > limit,
         "events": events,

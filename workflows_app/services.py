@@ -24,6 +24,7 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.dispatch import receiver
 
 from engines import (
@@ -46,7 +47,17 @@ from engines.core.prepare import (
 )
 from engines.core.snapshot import path_key
 from engines.registry import build_engine, engine_names
-from workflows_app import audit, broadcast, bundles, compare, payloads, registry
+from workflows_app import (
+    audit,
+    broadcast,
+    bundles,
+    compare,
+    json_input,
+    payloads,
+    processes,
+    recovery,
+    registry,
+)
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run, RunAction
 from workflows_app.registry import UnknownWorkflowError as UnknownWorkflowError
@@ -138,6 +149,21 @@ def _now() -> float:
     return engine().clock()
 
 
+# -- what callers pass in ----------------------------------------------------------------------
+
+
+def _check_json(**values: Any) -> None:
+    """Refuse values a caller passed in that break the JSON limits (`json_input`), each named
+    as the API names it; the API's parser already refused them, commands and pages have not."""
+    problems: list[dict[str, str]] = []
+    for name, value in values.items():
+        try:
+            json_input.check(value, name)
+        except json_input.JSONInputError as exc:
+            problems.extend(exc.errors)
+    json_input.raise_problems(problems)
+
+
 # -- lookups ------------------------------------------------------------------------------------
 
 
@@ -170,10 +196,13 @@ def _refuse_if_busy(run_id: str) -> None:
 
 def _store(execution: Execution) -> None:
     """Store the prepared snapshot: from here on the run exists as the engine will continue it
-    (its first write, `run.started`, continues the stored seq)."""
+    (its first write, `run.started`, continues the stored seq). In the same transaction, this
+    process claims it: no process sees the run active without its owner."""
     snap = execution.snapshot
     snap.updated_at = _now()
-    _sync(engine().storage.save, snap, [])
+    with transaction.atomic():
+        _sync(engine().storage.save, snap, [])
+        processes.claim(snap.run_id)
 
 
 def _submit(workflow: Workflow, execution: Execution) -> Run:
@@ -203,6 +232,9 @@ def start_run(
     workflow = get_workflow(workflow_id)
     if resource_id is not None and not isinstance(resource_id, str):
         raise ValidationError("Invalid run:", [{"path": "resource_id", "message": "not a string"}])
+    _check_json(
+        input=input_data, initial_state=initial_state, context=context, resource_id=resource_id
+    )
     execution = _sync(
         prepare_start,
         workflow,
@@ -231,6 +263,7 @@ def resume_run(
 ) -> Run:
     """Resume a suspended step (or continue a paused run); who answered, and with what, goes on
     the human task the resume closes."""
+    _check_json(data=resume_data, step=step, label=label)
     _, workflow = _run_and_workflow(run_id)
     with _prepare_lock:
         _refuse_if_busy(run_id)
@@ -304,10 +337,19 @@ def cancel_run(run_id: str, *, user: Any = None) -> Run:
 
 
 def restart_run(run_id: str, *, user: Any = None) -> Run:
-    """Re-run an interrupted run (left running by a stopped process) from its last snapshot."""
-    _, workflow = _run_and_workflow(run_id)
+    """Re-run an interrupted run (left running by a stopped process) from its last snapshot;
+    a run another live process executes is refused."""
+    row, workflow = _run_and_workflow(run_id)
     with _prepare_lock:
         _refuse_if_busy(run_id)
+        # This process knows what it executes (above); another live one is asked nothing.
+        owner = row.executed_by
+        elsewhere = owner is not None and owner != processes.identity().id
+        if row.status in recovery.ACTIVE and elsewhere and owner in processes.alive([owner]):
+            raise InvalidRunStateError(
+                f"Run {run_id!r} is executing in {processes.describe(owner)}; it can be "
+                "restarted once it stops or is interrupted"
+            )
         execution = _sync(prepare_restart, workflow, engine(), run_id)
         _store(execution)
         audit.record(run_id, RunAction.RESTART, user, _now())
@@ -337,7 +379,11 @@ class _Fork:
         outputs: dict[str, Any] | None,
         reuse: Iterable[Any],
     ) -> None:
+        named = [reuse] if isinstance(reuse, str) else list(reuse or ())
+        _check_json(step=step, input=input_data, outputs=outputs, reuse=named)
         _, self.workflow = _run_and_workflow(run_id)
+        # What the caller sent, shown back by the preview even when it is refused.
+        self.sent_input = input_data
         self.target = normalize_path(step)
         if not self.target:
             raise ValidationError("Invalid time travel:", [{"path": "step", "message": "required"}])
@@ -351,7 +397,6 @@ class _Fork:
                 self.errors.extend(exc.errors)
                 input_data = None
         self.downstream = downstream_paths(self.workflow, self.target)
-        named = [reuse] if isinstance(reuse, str) else list(reuse or ())
         self.reuse = [k for k in (path_key(normalize_path(r)) for r in named) if self._reusable(k)]
         self.run_id = run_id
         self.input_data = input_data
@@ -401,6 +446,8 @@ class _Fork:
         plan = compare.fork_plan(
             self.workflow, self.source, snap, self.target, self.kept, self.downstream
         )
+        if self.sent_input is not None:
+            plan["input"] = self.sent_input
         return {**plan, "reuse": self.reuse, "errors": self.errors, "valid": not self.errors}
 
 
@@ -475,6 +522,7 @@ def import_run(bundle: Any, *, new_id: bool = False, user: Any = None) -> Run:
     """Store a bundle's run: `BundleError` (400) lists bad fields; an existing run id is
     refused (`InvalidRunStateError`, 409) unless `new_id` asks for a fresh one. Runs-list
     watchers are told, as of any stored write."""
+    json_input.check_document(bundle, depth_allowance=json_input.BUNDLE_DEPTH_ALLOWANCE)
     run = bundles.import_bundle(bundle, new_id=new_id)
     source = bundle.get("run", {}).get("run_id") if isinstance(bundle, dict) else None
     audit.record(

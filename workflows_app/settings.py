@@ -16,9 +16,24 @@ import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Problems found while reading the environment; `workflows_app.checks` reports them in words
+# (raising here would show a traceback instead of a sentence).
+STEPBACK_CONFIG_ERRORS: list[str] = []
+
 
 def _flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        STEPBACK_CONFIG_ERRORS.append(f"{name}={text!r} is not a whole number")
+        return default
 
 
 def _list(name: str, default: str) -> list[str]:
@@ -46,6 +61,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the others, so every error under /api/ leaves as the API's JSON error body.
+    "workflows_app.api.errors.JSONErrorsMiddleware",
     # Static files with DEBUG on and off, before anything that would touch a session.
     "workflows_app.staticfiles.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,11 +98,6 @@ WSGI_APPLICATION = None
 
 SQLITE_PATH = os.environ.get("STEPBACK_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
-
-
-# Problems found while reading the environment; `workflows_app.checks` reports them in words
-# (raising here would show a traceback instead of a sentence).
-STEPBACK_CONFIG_ERRORS: list[str] = []
 
 
 def _database() -> dict[str, Any]:
@@ -157,8 +169,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["workflows_app.api.permissions.CanView"],
     "EXCEPTION_HANDLER": "workflows_app.api.errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["workflows_app.api.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["workflows_app.api.parsers.JSONBodyParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -171,7 +183,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["workflows_app.api.permissions.CanView"],
+    # Run ids are at most 64 characters (`Run.run_id`); a longer one is no address at all.
+    "PATH_CONVERTER_OVERRIDES": {"run_id": {"type": "string", "minLength": 1, "maxLength": 64}},
 }
+
+# The largest request body accepted (the API's JSON and Django's own forms alike); the JSON
+# inside is limited further by `workflows_app.json_input` (depth, NUL, surrogates).
+STEPBACK_MAX_BODY_BYTES = _int("STEPBACK_MAX_BODY_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = STEPBACK_MAX_BODY_BYTES
 
 # -- i18n, static ------------------------------------------------------------------------------
 
@@ -214,3 +233,9 @@ STEPBACK_ENGINE = os.environ.get("STEPBACK_ENGINE", "default")
 # Where runs execute: "thread" (a background event loop in this process), or "inline"
 # (inside the call that starts them; for scripts, management commands and tests).
 STEPBACK_EXECUTOR = os.environ.get("STEPBACK_EXECUTOR", "thread")
+# How long a process's heartbeat vouches for it, seen from another machine sharing the database
+# (`workflows_app.processes`); runs of a process silent for longer are marked interrupted.
+STEPBACK_LEASE_SECONDS = _int("STEPBACK_LEASE_SECONDS", 30)
+# Whether a server marks runs left active by dead processes interrupted, at start-up and then
+# every lease period (`workflows_app.recovery`).
+STEPBACK_RECOVERY = _flag("STEPBACK_RECOVERY", "1")

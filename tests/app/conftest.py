@@ -24,6 +24,13 @@ def fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_recovery_sweeps(settings: Any) -> None:
+    """A server marks runs of dead processes interrupted when it starts; the ASGI application
+    these tests call must not do that to the runs a test arranged (tests call it directly)."""
+    settings.STEPBACK_RECOVERY = False
+
+
 @pytest.fixture(scope="session", autouse=True)
 def release_sync_thread_connections(django_db_setup: None) -> Iterator[None]:
     """Runs write from asgiref's thread for sync code; its connections must be closed before

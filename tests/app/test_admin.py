@@ -8,11 +8,11 @@ from django.urls import reverse
 
 from tests.app.conftest import client_for
 from workflows_app import services
-from workflows_app.models import Event, HumanTask, Run, Snapshot, StepRecord
+from workflows_app.models import Event, ExecutorProcess, HumanTask, Run, Snapshot, StepRecord
 
 pytestmark = pytest.mark.usefixtures("test_workflows")
 
-MODELS = [Run, Event, Snapshot, StepRecord, HumanTask]
+MODELS = [Run, Event, Snapshot, StepRecord, HumanTask, ExecutorProcess]
 
 
 @pytest.fixture

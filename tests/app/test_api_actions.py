@@ -82,7 +82,9 @@ def test_a_body_that_is_not_json_is_400(api: Client) -> None:
     before = row_counts()
     response = api.post("/api/runs/", "{not json", "application/json")
     assert response.status_code == 400
-    assert response.json()["code"] == "parse_error"
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["errors"]["non_field_errors"][0].startswith("it is not valid JSON: Expecting")
     assert row_counts() == before
 
 

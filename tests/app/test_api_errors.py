@@ -35,7 +35,8 @@ def test_an_engine_validation_error_is_400_with_errors_by_field_path() -> None:
     ]
     status, body = handle(ValidationError("Invalid input of workflow 'greet':", errors))
     assert status == 400
-    assert body["detail"] == "Invalid input of workflow 'greet':"
+    # A sentence naming the first problem, not a colon announcing a list.
+    assert body["detail"] == "Invalid input of workflow 'greet': amount: must be > 0 (and 3 more)."
     assert body["errors"] == {
         "amount": ["must be > 0", "must be a number"],
         "items.0.id": ["required"],
@@ -53,14 +54,14 @@ def test_an_engine_validation_error_is_400_with_errors_by_field_path() -> None:
     ],
 )
 def test_unknown_runs_steps_and_workflows_are_404(exc: Exception) -> None:
-    assert handle(exc) == (404, {"detail": str(exc), "code": "not_found"})
+    assert handle(exc) == (404, {"detail": f"{exc}.", "code": "not_found"})
 
 
 @pytest.mark.parametrize(
     "exc", [InvalidRunStateError("not suspended"), RunConflictError("changed first")]
 )
 def test_a_state_that_forbids_the_call_is_409(exc: Exception) -> None:
-    assert handle(exc) == (409, {"detail": str(exc), "code": "conflict"})
+    assert handle(exc) == (409, {"detail": f"{exc}.", "code": "conflict"})
 
 
 def test_any_other_workflow_error_is_400_saying_what_to_change() -> None:
@@ -85,7 +86,7 @@ def test_nested_serializer_errors_become_dotted_field_paths() -> None:
     status, body = handle(exceptions.ValidationError(detail))
     assert status == 400
     assert body == {
-        "detail": "Invalid request.",
+        "detail": "Invalid request: input.name: required (and 2 more).",
         "code": "invalid",
         "errors": {"input.name": ["required"], "reuse.1": ["not a string"], "step": ["bad"]},
     }

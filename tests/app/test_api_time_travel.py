@@ -97,6 +97,21 @@ def test_the_preview_reports_bad_edits_beside_the_plan(api: Client, greeted: str
     assert [e["path"] for e in plan["errors"]] == ["name"]
 
 
+def test_a_preview_with_bad_input_shows_what_was_sent_beside_what_was_recorded(
+    api: Client, greeted: str
+) -> None:
+    url = f"/api/runs/{greeted}/time-travel/preview/"
+    plan = post_json(api, url, {"step": "hello", "input": {"name": ""}}).json()
+    assert plan["input"] == {"name": ""}
+    assert plan["recorded_input"] == {"name": "Ada"}
+
+
+def test_a_preview_without_input_shows_the_recorded_one(api: Client, greeted: str) -> None:
+    url = f"/api/runs/{greeted}/time-travel/preview/"
+    plan = post_json(api, url, {"step": "hello"}).json()
+    assert plan["input"] == plan["recorded_input"] == {"name": "Ada"}
+
+
 def test_lineage_shows_the_fork_under_its_source(api: Client, greeted: str) -> None:
     fork = post_json(api, f"/api/runs/{greeted}/time-travel/", {"step": "hello"}).json()
     body = api.get(f"/api/runs/{fork['run_id']}/lineage/").json()

@@ -24,7 +24,7 @@ def api(viewer: User) -> Client:
 
 def test_workflows_are_listed_by_id_with_schemas_and_step_counts(api: Client) -> None:
     body = api.get("/api/workflows/").json()
-    assert [w["id"] for w in body] == ["approval", "failing", "greet"]
+    assert [w["id"] for w in body] == ["approval", "failing", "greet", "stalling"]
     greet = body[2]
     assert greet["description"] == "Greets."
     assert greet["step_count"] == 2

@@ -129,7 +129,8 @@ def test_start_run_with_wait_fails_when_the_run_fails() -> None:
     ("args", "message"),
     [
         (["nope"], "No workflow 'nope'"),
-        (["payment", "--input", "{bad"], "--input is not valid JSON"),
+        (["payment", "--input", "{bad"], "--input is refused: it is not valid JSON"),
+        (["payment", "--input", '{"order_id": "a\\u0000"}'], "order_id: contains a NUL"),
         (["payment", "--input", "{}"], "order_id: Field required"),
     ],
 )
@@ -204,7 +205,7 @@ def test_import_run_reads_stdin_and_can_give_a_new_id(monkeypatch: pytest.Monkey
     ("content", "message"),
     [
         (None, "Cannot read"),
-        ("not json", "is not JSON"),
+        ("not json", "is refused: it is not valid JSON"),
         ('{"format": "stepback.run", "version": 1}', "run: Field required"),
     ],
 )

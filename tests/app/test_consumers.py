@@ -177,6 +177,17 @@ async def test_an_unknown_run_is_closed_with_4404(as_viewer: list[Any]) -> None:
     assert await close_code("/ws/runs/no-such-run/", as_viewer) == 4404
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/ws/nothing-here/", "/ws/runs/a/b/", "/ws/runs/" + "r" * 65 + "/", "/ws/runs/a%00b/"],
+    ids=["unknown path", "nested path", "run id over 64 characters", "NUL in the run id"],
+)
+async def test_an_address_that_is_no_run_is_closed_with_4404(
+    as_viewer: list[Any], path: str
+) -> None:
+    assert await close_code(path, as_viewer) == 4404
+
+
 async def test_an_after_seq_that_is_not_a_seq_is_closed_with_4400(as_viewer: list[Any]) -> None:
     run_id = await new_run()
     assert await close_code(f"/ws/runs/{run_id}/?after_seq=-1", as_viewer) == 4400

@@ -65,7 +65,7 @@ def test_a_filter_it_cannot_read_is_named_and_left_out(viewer: User) -> None:
     response = client_for(viewer).get("/", {"status": "sleeping"})
 
     assert response.status_code == 200
-    assert b"Unknown status sleeping" in response.content
+    assert b"Unknown status &#x27;sleeping&#x27;" in response.content
     assert b'data-run-id="r1"' in response.content
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel, Field
 
 from engines import StepContext, Workflow, step
@@ -48,3 +50,26 @@ def explode(ctx: StepContext) -> None:
 greet = Workflow("greet", input_schema=Name, description="Greets.").then(hello).then(shout).commit()
 approval = Workflow("approval", input_schema=Name).then(ask).commit()
 failing = Workflow("failing").then(explode).commit()
+
+
+# Each event put here makes the next `stall` step set it and hang until its task is canceled:
+# the test then cancels it, as a process killed mid-step would stop.
+STALL_NEXT: list[asyncio.Event] = []
+
+
+@step
+async def stall(ctx: StepContext) -> dict[str, bool]:
+    """Hang once when asked to (see STALL_NEXT), else finish at once."""
+    if STALL_NEXT:
+        STALL_NEXT.pop().set()
+        await asyncio.Event().wait()
+    return {"done": True}
+
+
+@step
+def finish(ctx: StepContext) -> dict[str, object]:
+    """Report what the step before returned."""
+    return {"finished": ctx.input_data}
+
+
+stalling = Workflow("stalling").then(stall).then(finish).commit()

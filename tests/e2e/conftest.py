@@ -113,6 +113,14 @@ class Browser:
             page.read()
         assert any(c.name == "sessionid" for c in self.jar), "signing in set no session cookie"
 
+    def get_json(self, path: str) -> tuple[int, Any]:
+        request = Request(f"{self.base_url}{path}", headers={"Accept": "application/json"})
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except HTTPError as error:
+            return error.code, error.read().decode(errors="replace")[:2000]
+
     def post_json(self, path: str, body: Any) -> tuple[int, Any]:
         request = Request(
             f"{self.base_url}{path}",
@@ -170,6 +178,11 @@ class LiveServer:
                 time.sleep(0.05)  # a poll interval, not a wait for something to happen
         pytest.fail(f"daphne did not listen within {READY_SECONDS}s:\n{self.output()}")
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, as in a crash (nothing runs on the way out)."""
+        self.process.kill()
+        self.process.wait(10)
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -177,6 +190,32 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
+
+
+def launch(env: dict[str, str], directory: Path, name: str = "daphne") -> LiveServer:
+    """Start Daphne with `env` on a free port, logging to `directory/<name>.log`."""
+    port = free_port()
+    log = directory / f"{name}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*DAPHNE, "-b", "127.0.0.1", "-p", str(port), "workflows_app.asgi:application"],
+            cwd=REPO,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    layer = "redis" if env.get("REDIS_URL") else "in-memory"
+    server = LiveServer(port, process, log, layer)
+    server.wait_until_ready()
+    return server
+
+
+def prepared_database(directory: Path, redis_url: str | None) -> dict[str, str]:
+    """A migrated database with the signed-in user, and the environment of servers on it."""
+    env = server_environment(directory / "db.sqlite3", redis_url)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "shell", "-c", CREATE_USER)
+    return env
 
 
 @pytest.fixture(scope="module", params=["environment-layer", "redis-layer"])
@@ -189,10 +228,9 @@ def daphne(
     else:
         redis_url = os.environ.get("REDIS_URL") or None
     directory = tmp_path_factory.mktemp("live")
-    env = server_environment(directory / "db.sqlite3", redis_url)
-    manage(env, "migrate", "--noinput", "-v", "0")
-    manage(env, "shell", "-c", CREATE_USER)
-    yield from serve(request, env, directory, "redis" if redis_url else "in-memory")
+    failed_before = request.session.testsfailed
+    server = launch(prepared_database(directory, redis_url), directory)
+    yield from serving(request, server, failed_before)
 
 
 @pytest.fixture(scope="session")
@@ -207,27 +245,16 @@ def demo_server(
     env = server_environment(directory / "db.sqlite3", redis_url, "workflows_app.examples")
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "seed_demo", "--password", DEMO_PASSWORD)
-    yield from serve(request, env, directory, "redis" if redis_url else "in-memory")
-
-
-def serve(
-    request: pytest.FixtureRequest, env: dict[str, str], directory: Path, layer: str
-) -> Iterator[LiveServer]:
-    """Run Daphne on `env` until the fixture ends; its output is printed when a test failed."""
-    port = free_port()
-    log = directory / "daphne.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*DAPHNE, "-b", "127.0.0.1", "-p", str(port), "workflows_app.asgi:application"],
-            cwd=REPO,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(port, process, log, layer)
     failed_before = request.session.testsfailed
+    yield from serving(request, launch(env, directory), failed_before)
+
+
+def serving(
+    request: pytest.FixtureRequest, server: LiveServer, failed_before: int
+) -> Iterator[LiveServer]:
+    """Yield `server` until the fixture ends, then stop it; its output is printed when a test
+    failed meanwhile."""
     try:
-        server.wait_until_ready()
         yield server
     finally:
         server.stop()

@@ -1,4 +1,5 @@
-"""The workflow the live end-to-end tests watch: twenty steps of 50 ms each (about a second)."""
+"""The workflows the live end-to-end tests watch: twenty steps of 50 ms each (about a second),
+and one that holds until it is canceled."""
 
 from __future__ import annotations
 
@@ -28,3 +29,19 @@ def _naps() -> Workflow:
 
 
 live_naps = _naps()
+
+
+HOLD_SECONDS = 120
+
+
+@step
+async def hold(ctx: StepContext) -> dict[str, Any]:
+    """Wait until the run is canceled (or, at the latest, HOLD_SECONDS)."""
+    try:
+        await asyncio.wait_for(ctx.cancel_event.wait(), HOLD_SECONDS)
+    except TimeoutError:
+        return {"held": False}
+    return {"held": True}
+
+
+live_hold = Workflow("live-hold", description="Holds until canceled.").then(hold).commit()

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from workflows_app import payloads, services
+from workflows_app import json_input, payloads, services
 from workflows_app.api.permissions import CanOperate, CanView
 from workflows_app.api.responses import (
     RunDetailSerializer,
@@ -137,6 +137,8 @@ class RunImportView(APIView):
     """Store a run exported by `GET /api/runs/<run_id>/export/`."""
 
     permission_classes = [CanOperate]
+    # A bundle holds a run's values a few levels down (see `json_input`).
+    json_depth_allowance = json_input.BUNDLE_DEPTH_ALLOWANCE
 
     @extend_schema(
         operation_id="runs_import",

@@ -189,7 +189,10 @@ class EventPageSerializer(serializers.Serializer[Any]):
 
     run_id = serializers.CharField()
     after_seq = serializers.IntegerField()
-    last_seq = serializers.IntegerField(help_text="seq of the last event returned (or after_seq)")
+    last_seq = serializers.IntegerField(
+        help_text="seq of the last event returned; with none, after_seq or, past the end, "
+        "the run's last seq: ask again from here"
+    )
     run_seq = serializers.IntegerField(help_text="seq of the run's last stored event")
     has_more = serializers.BooleanField()
     events = EventSerializer(many=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
+from django.http import QueryDict
 from rest_framework import serializers
 
 from workflows_app.models import RUN_STATUSES
@@ -12,6 +14,9 @@ from workflows_app.models import RUN_STATUSES
 RUN_STATUS_VALUES = tuple(value for value, _ in RUN_STATUSES)
 MAX_PAGE_SIZE = 200
 MAX_EVENTS = 1000
+# One status or several joined by commas, nothing else (the schema documents this pattern).
+_ONE_STATUS = "|".join(RUN_STATUS_VALUES)
+STATUS_PATTERN = rf"^(?:{_ONE_STATUS})(?:,(?:{_ONE_STATUS}))*$"
 
 # The orderings the runs list accepts, each with the tie-breakers that make pages stable.
 RUN_ORDERINGS: dict[str, tuple[str, ...]] = {
@@ -47,7 +52,44 @@ class JSONObject(serializers.DictField):
 # -- query strings ------------------------------------------------------------------------------
 
 
-class PageQuery(serializers.Serializer[Any]):
+class StatusesField(serializers.CharField):
+    """Run statuses joined by commas, exactly (no spaces, no empty parts); blank for all. The
+    pattern goes into the schema; the message names what is unknown."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(
+            allow_blank=True, trim_whitespace=False, validators=[RegexValidator(STATUS_PATTERN)]
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        text: str = super().to_internal_value(data)
+        unknown = [part for part in text.split(",") if part not in RUN_STATUS_VALUES]
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown status {', '.join(repr(part) for part in unknown)}; use one or several "
+                f"of {', '.join(RUN_STATUS_VALUES)}, joined by commas."
+            )
+        return text
+
+
+class QuerySerializer(serializers.Serializer[Any]):
+    """A query string read as its schema describes it: each parameter at most once, and a
+    blank value is a value (refused where its type has no blank, rather than taken as absent,
+    which is how DRF reads form input)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, QueryDict):
+            repeated = [name for name in self.fields if len(data.getlist(name)) > 1]
+            if repeated:
+                raise serializers.ValidationError(
+                    {name: ["Give this parameter once."] for name in repeated}
+                )
+            data = {name: data[name] for name in data}
+        return super().to_internal_value(data)
+
+
+class PageQuery(QuerySerializer):
     """`page` (from 1) and `page_size` (1 to 200)."""
 
     page = serializers.IntegerField(required=False, min_value=1, default=1)
@@ -62,9 +104,8 @@ class RunListQuery(PageQuery):
     workflow = serializers.CharField(
         required=False, allow_blank=True, help_text="Exact workflow id."
     )
-    status = serializers.CharField(
+    status = StatusesField(
         required=False,
-        allow_blank=True,
         help_text=f"One status or several separated by commas: {', '.join(RUN_STATUS_VALUES)}.",
     )
     resource_id = serializers.CharField(required=False, allow_blank=True)
@@ -85,13 +126,7 @@ class RunListQuery(PageQuery):
     )
 
     def validate_status(self, value: str) -> list[str]:
-        wanted = [part.strip() for part in value.split(",") if part.strip()]
-        unknown = [s for s in wanted if s not in RUN_STATUS_VALUES]
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown status {', '.join(unknown)}; use {', '.join(RUN_STATUS_VALUES)}."
-            )
-        return wanted  # empty: not filtered, like every other blank filter
+        return value.split(",") if value else []  # blank: not filtered, like every blank filter
 
 
 class InboxQuery(PageQuery):
@@ -102,7 +137,7 @@ class InboxQuery(PageQuery):
     )
 
 
-class EventsQuery(serializers.Serializer[Any]):
+class EventsQuery(QuerySerializer):
     """Events after a seq, oldest first."""
 
     after_seq = serializers.IntegerField(required=False, min_value=0, default=0)
@@ -111,14 +146,14 @@ class EventsQuery(serializers.Serializer[Any]):
     )
 
 
-class CompareQuery(serializers.Serializer[Any]):
+class CompareQuery(QuerySerializer):
     """The two runs to compare."""
 
-    a = serializers.CharField(help_text="Run id of the left side.")
-    b = serializers.CharField(help_text="Run id of the right side.")
+    a = serializers.CharField(min_length=1, max_length=64, help_text="Run id of the left side.")
+    b = serializers.CharField(min_length=1, max_length=64, help_text="Run id of the right side.")
 
 
-class ImportQuery(serializers.Serializer[Any]):
+class ImportQuery(QuerySerializer):
     """How to import a bundle."""
 
     new_id = serializers.BooleanField(
@@ -134,11 +169,15 @@ class ImportQuery(serializers.Serializer[Any]):
 class StartRunRequest(serializers.Serializer[Any]):
     """Start a run of a registered workflow."""
 
-    workflow_id = serializers.CharField()
-    input = AnyJSON(help_text="The workflow input, validated against its input schema.")
+    workflow_id = serializers.CharField(min_length=1)
+    input = AnyJSON(
+        help_text="The workflow input, validated against its input schema (absent: null)."
+    )
     initial_state = JSONObject(required=False, allow_null=True)
     context = JSONObject(required=False, allow_null=True, help_text="Runtime context.")
-    resource_id = serializers.CharField(required=False, allow_null=True, max_length=200)
+    resource_id = serializers.CharField(
+        required=False, allow_null=True, min_length=1, max_length=200
+    )
 
 
 class ResumeRequest(serializers.Serializer[Any]):
@@ -146,9 +185,14 @@ class ResumeRequest(serializers.Serializer[Any]):
 
     data = AnyJSON(help_text="Resume data, validated against the step's resume schema.")
     step = serializers.CharField(
-        required=False, allow_null=True, help_text="Dotted path of the suspended step."
+        required=False,
+        allow_null=True,
+        min_length=1,
+        help_text="Dotted path of the suspended step.",
     )
-    label = serializers.CharField(required=False, allow_null=True, help_text="A resume label.")
+    label = serializers.CharField(
+        required=False, allow_null=True, min_length=1, help_text="A resume label."
+    )
     for_each_index = serializers.IntegerField(required=False, allow_null=True, min_value=0)
 
 
@@ -161,15 +205,17 @@ class InboxResumeRequest(serializers.Serializer[Any]):
 class TimeTravelRequest(serializers.Serializer[Any]):
     """Re-execute a run from one of its steps, as a new linked run."""
 
-    step = serializers.CharField(help_text="Dotted path of the step to re-execute from.")
-    input = AnyJSON(help_text="A new input for that step (default: the recorded one).")
+    step = serializers.CharField(
+        min_length=1, help_text="Dotted path of the step to re-execute from."
+    )
+    input = AnyJSON(help_text="A new input for that step (absent or null: the recorded one).")
     outputs = JSONObject(
         required=False,
         allow_null=True,
         help_text="Edited recorded outputs of earlier steps: {dotted path: output}.",
     )
     reuse = serializers.ListField(
-        child=serializers.CharField(),
+        child=serializers.CharField(min_length=1),
         required=False,
         default=list,
         help_text="Dotted paths of downstream steps whose recorded output is reused.",

@@ -1,46 +1,73 @@
-"""The API's routes (included under /api/ with the `api` namespace)."""
+"""The API's routes (included under /api/ with the `api` namespace).
+
+An address that matches no route is answered by `errors.JSONErrorsMiddleware` (404 in the API's
+error shape); so is one without its trailing slash, which is not redirected: a redirected POST
+would lose its body.
+"""
 
 from __future__ import annotations
 
-from django.urls import path
+from typing import Any
+
+from django.urls import path, register_converter
+from django.views.decorators.common import no_append_slash
 
 from workflows_app.api import actions, inbox, views
 
 app_name = "api"
 
+
+class RunIdConverter:
+    """A run id as `Run.run_id` can hold it: 1 to 64 characters, no slash, no NUL."""
+
+    regex = "[^/\x00]{1,64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(RunIdConverter, "run_id")
+
+
+def route(view: Any) -> Any:
+    """The view function of an API view class."""
+    return no_append_slash(view.as_view())
+
+
 urlpatterns = [
-    path("workflows/", views.WorkflowListView.as_view(), name="workflow-list"),
-    path(
-        "workflows/<path:workflow_id>/", views.WorkflowDetailView.as_view(), name="workflow-detail"
-    ),
-    path("runs/", views.RunListView.as_view(), name="run-list"),
+    path("workflows/", route(views.WorkflowListView), name="workflow-list"),
+    path("workflows/<path:workflow_id>/", route(views.WorkflowDetailView), name="workflow-detail"),
+    path("runs/", route(views.RunListView), name="run-list"),
     # Before runs/<run_id>/ so that "import" is never read as a run id.
-    path("runs/import/", actions.RunImportView.as_view(), name="run-import"),
-    path("runs/<str:run_id>/", views.RunDetailView.as_view(), name="run-detail"),
-    path("runs/<str:run_id>/events/", views.RunEventsView.as_view(), name="run-events"),
-    path("runs/<str:run_id>/snapshots/", views.RunSnapshotListView.as_view(), name="run-snapshots"),
+    path("runs/import/", route(actions.RunImportView), name="run-import"),
+    path("runs/<run_id:run_id>/", route(views.RunDetailView), name="run-detail"),
+    path("runs/<run_id:run_id>/events/", route(views.RunEventsView), name="run-events"),
+    path("runs/<run_id:run_id>/snapshots/", route(views.RunSnapshotListView), name="run-snapshots"),
     path(
-        "runs/<str:run_id>/snapshots/<int:seq>/",
-        views.RunSnapshotView.as_view(),
+        "runs/<run_id:run_id>/snapshots/<int:seq>/",
+        route(views.RunSnapshotView),
         name="run-snapshot",
     ),
-    path("runs/<str:run_id>/lineage/", views.RunLineageView.as_view(), name="run-lineage"),
-    path("runs/<str:run_id>/export/", views.RunExportView.as_view(), name="run-export"),
-    path("runs/<str:run_id>/resume/", actions.RunResumeView.as_view(), name="run-resume"),
-    path("runs/<str:run_id>/cancel/", actions.RunCancelView.as_view(), name="run-cancel"),
-    path("runs/<str:run_id>/restart/", actions.RunRestartView.as_view(), name="run-restart"),
+    path("runs/<run_id:run_id>/lineage/", route(views.RunLineageView), name="run-lineage"),
+    path("runs/<run_id:run_id>/export/", route(views.RunExportView), name="run-export"),
+    path("runs/<run_id:run_id>/resume/", route(actions.RunResumeView), name="run-resume"),
+    path("runs/<run_id:run_id>/cancel/", route(actions.RunCancelView), name="run-cancel"),
+    path("runs/<run_id:run_id>/restart/", route(actions.RunRestartView), name="run-restart"),
     path(
-        "runs/<str:run_id>/time-travel/",
-        actions.RunTimeTravelView.as_view(),
+        "runs/<run_id:run_id>/time-travel/",
+        route(actions.RunTimeTravelView),
         name="run-time-travel",
     ),
     path(
-        "runs/<str:run_id>/time-travel/preview/",
-        actions.RunTimeTravelPreviewView.as_view(),
+        "runs/<run_id:run_id>/time-travel/preview/",
+        route(actions.RunTimeTravelPreviewView),
         name="run-time-travel-preview",
     ),
-    path("compare/", views.CompareView.as_view(), name="compare"),
-    path("inbox/", inbox.InboxListView.as_view(), name="inbox-list"),
-    path("inbox/<int:task_id>/", inbox.InboxDetailView.as_view(), name="inbox-detail"),
-    path("inbox/<int:task_id>/resume/", inbox.InboxResumeView.as_view(), name="inbox-resume"),
+    path("compare/", route(views.CompareView), name="compare"),
+    path("inbox/", route(inbox.InboxListView), name="inbox-list"),
+    path("inbox/<int:task_id>/", route(inbox.InboxDetailView), name="inbox-detail"),
+    path("inbox/<int:task_id>/resume/", route(inbox.InboxResumeView), name="inbox-resume"),
 ]

@@ -3,7 +3,6 @@ and runs executed in the command's own process."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -11,20 +10,23 @@ from typing import Any, TypeVar
 from django.core.management.base import CommandError
 
 from engines import WorkflowError
-from workflows_app import services
+from workflows_app import json_input, services
 from workflows_app.models import Run
 
 T = TypeVar("T")
 
 
 def json_argument(text: str | None, name: str) -> Any:
-    """Parse a `--name JSON` option (None when absent)."""
+    """Parse a `--name JSON` option (None when absent), within the limits of `json_input`."""
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"--{name} is not valid JSON: {exc}") from None
+        return json_input.loads(text)
+    except json_input.JSONInputError as exc:
+        problems = "; ".join(
+            f"{e['path'] + ': ' if e['path'] else ''}{e['message']}" for e in exc.errors
+        )
+        raise CommandError(f"--{name} is refused: {problems}") from None
 
 
 @contextmanager

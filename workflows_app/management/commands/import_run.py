@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workflows_app import services
+from workflows_app import json_input, services
 from workflows_app.management.commands._common import describe, service_errors
 
 
@@ -31,9 +30,12 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {source}: {exc}") from None
         try:
-            bundle = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{source} is not JSON: {exc}") from None
+            bundle = json_input.loads(text, depth_allowance=json_input.BUNDLE_DEPTH_ALLOWANCE)
+        except json_input.JSONInputError as exc:
+            problems = "; ".join(
+                f"{e['path'] + ': ' if e['path'] else ''}{e['message']}" for e in exc.errors
+            )
+            raise CommandError(f"{source} is refused: {problems}") from None
         with service_errors():
             run = services.import_run(bundle, new_id=options["new_id"])
         self.stdout.write(f"Imported {describe(run)}")
