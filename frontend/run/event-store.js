@@ -8,6 +8,7 @@
 import { getJson } from "../widgets/api.js";
 
 export const PAGE = 500;
+const PARALLEL = 3; // pages read at once by loadAll
 
 export class EventStore {
   constructor(url, lastSeq) {
@@ -84,12 +85,19 @@ export class EventStore {
     return promise;
   }
 
-  /** Read every page not here yet, oldest first; `onProgress(count, total)` after each. */
+  /** Read every page not here yet, oldest first, a few at a time; `onProgress(count, total)`
+   * after each. */
   async loadAll(onProgress = () => {}) {
-    const pages = this._page(Math.max(this.total, 1));
-    for (let page = 0; page <= pages; page += 1) {
-      await this._load(page);
-      onProgress(this.count, this.total);
-    }
+    const last = this._page(Math.max(this.total, 1));
+    let next = 0;
+    const worker = async () => {
+      while (next <= last) {
+        const page = next;
+        next += 1;
+        await this._load(page);
+        onProgress(this.count, this.total);
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
   }
 }

@@ -85,9 +85,14 @@ export class EventLog {
     this.note = h("p", { class: "ev-note muted", role: "status" });
     this.detail = h("div", { class: "ev-detail", hidden: true });
     element.append(this.list, this.note, this.detail);
+    // The scroll position and height are read when they change and kept, so drawing reads no
+    // layout (see timeline.js).
+    this.view = { top: 0, height: 300 }; // until the observer below measures it
     this.list.addEventListener("scroll", () => {
-      const bottom = this.list.scrollHeight - this.list.clientHeight - this.list.scrollTop;
-      this.follow = bottom < ROW;
+      const top = this.list.scrollTop;
+      if (top === this.view.top) return; // scrolled by the log itself to follow the end
+      this.view.top = top;
+      this.follow = this.length * ROW - this.view.height - top < ROW;
       this._render();
     });
     this.list.addEventListener("click", (event) => {
@@ -95,7 +100,10 @@ export class EventLog {
       if (row) this.choose(Number(row.dataset.seq));
     });
     this.list.addEventListener("keydown", (event) => this._key(event));
-    new ResizeObserver(() => this._render()).observe(this.list);
+    new ResizeObserver(() => {
+      this.view.height = this.list.clientHeight;
+      this._render();
+    }).observe(this.list);
     if (form) {
       let timer = null;
       const changed = () => {
@@ -178,9 +186,9 @@ export class EventLog {
   }
 
   _ensureVisible() {
-    const top = this.follow ? Math.max(this.length * ROW - this.list.clientHeight, 0) : this.list.scrollTop;
+    const top = this.follow ? Math.max(this.length * ROW - this.view.height, 0) : this.view.top;
     const first = Math.floor(top / ROW);
-    const last = first + Math.ceil((this.list.clientHeight || 300) / ROW) + 1;
+    const last = first + Math.ceil(this.view.height / ROW) + 1;
     if (this.matched) return;
     const wanted = [];
     for (let i = Math.max(first - OVERSCAN, 0); i < Math.min(last + OVERSCAN, this.length); i += 1) {
@@ -196,10 +204,8 @@ export class EventLog {
 
   _render() {
     const total = this.length;
-    this.spacer.style.height = `${total * ROW}px`;
-    if (this.follow) this.list.scrollTop = this.list.scrollHeight;
-    const top = this.list.scrollTop;
-    const height = this.list.clientHeight || 300;
+    const height = this.view.height;
+    const top = this.follow ? Math.max(total * ROW - height, 0) : Math.min(this.view.top, Math.max(total * ROW - height, 0));
     const from = Math.max(Math.floor(top / ROW) - OVERSCAN, 0);
     const to = Math.min(Math.ceil((top + height) / ROW) + OVERSCAN, total);
     const fragment = document.createDocumentFragment();
@@ -226,7 +232,12 @@ export class EventLog {
       h("span", { class: "ev-path mono" }, key || "run"),
       h("span", { class: "ev-summary" }, summary(event))));
     }
+    this.spacer.style.height = `${total * ROW}px`;
     this.spacer.replaceChildren(fragment);
+    if (top !== this.view.top) {
+      this.view.top = top;
+      this.list.scrollTop = top;
+    }
     if (missing) this._ensureVisible();
     this._count();
   }
@@ -279,8 +290,9 @@ export class EventLog {
     const seq = this._seqAt(Math.max(index, 0));
     this.follow = false;
     const top = index * ROW;
-    if (top < this.list.scrollTop || top + ROW > this.list.scrollTop + this.list.clientHeight) {
-      this.list.scrollTop = Math.max(top - this.list.clientHeight / 2, 0);
+    if (top < this.view.top || top + ROW > this.view.top + this.view.height) {
+      this.view.top = Math.max(top - this.view.height / 2, 0);
+      this.list.scrollTop = this.view.top;
     }
     this.choose(seq);
   }

@@ -12,10 +12,20 @@ import { ACTIVE, nodeKeyOf } from "./state.js";
 export class RunGraph {
   constructor(element, state, { onSelect }) {
     this.state = state;
-    this.view = new GraphView(element, state.graph, { onSelect: (key) => onSelect(key, "graph") });
     this.branches = this._branches(state.graph);
+    const statuses = {};
+    const badges = {};
+    for (const key of state.nodes.keys()) {
+      statuses[key] = state.nodeStatus(key);
+      const { text, tone } = state.badge(key);
+      if (text) badges[key] = [text, tone];
+    }
+    for (const key of this._skipped()) statuses[key] = "skipped";
+    this.view = new GraphView(element, state.graph, {
+      onSelect: (key) => onSelect(key, "graph"), statuses, badges,
+    });
     this.failure = null;
-    this.update(null);
+    this._showFailure();
   }
 
   // Each branch block: its arms, the keys after its join, and the workflow holding it.

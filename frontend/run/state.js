@@ -92,7 +92,10 @@ export class RunState {
     this.byNode = new Map(); // node key -> Set of record keys
     this._rows = null;
     for (const [key, record] of Object.entries(steps || {})) {
-      this._put(key, { ...record, attempts: (record.attempts || []).map((a) => [...a]) });
+      const attempts = record.attempts
+        ? record.attempts.map((a) => [...a])
+        : [[1, record.status, record.started_at, record.ended_at]];
+      this._put(key, { ...record, attempts });
       this.spans.set(key, recordSpans(record, this.nodes.get(nodeKeyOf(key))));
     }
   }

@@ -9,7 +9,6 @@
 import { mountAll } from "../boot.js";
 import { ApiError, postJson } from "../widgets/api.js";
 import { h, readJson } from "../widgets/dom.js";
-import { createSchemaForm } from "../widgets/schema-form.js";
 import { showLocalTimes } from "../widgets/time.js";
 
 export class StepPanel {
@@ -121,10 +120,16 @@ export class StepPanel {
     });
     const back = this.element.querySelector("[data-show-run]");
     if (back) back.addEventListener("click", () => this.onSelect(null, "panel"));
-    for (const form of this.element.querySelectorAll("form[data-resume-form]")) this._answerForm(form);
+    const forms = [...this.element.querySelectorAll("form[data-resume-form]")];
+    // The form library is large: it is loaded when a question is on screen, not with the page.
+    if (forms.length) {
+      import("../widgets/schema-form.js").then(({ createSchemaForm }) => {
+        for (const form of forms) if (form.isConnected) this._answerForm(form, createSchemaForm);
+      });
+    }
   }
 
-  _answerForm(form) {
+  _answerForm(form, createSchemaForm) {
     const slot = form.querySelector("[data-answer-form]");
     slot.replaceChildren();
     const schemaForm = createSchemaForm(slot, { schema: readJson(form.dataset.schema), name: "data", label: "Answer" });

@@ -40,7 +40,15 @@ export class Timeline {
     this.empty = h("p", { class: "empty-note tl-empty", hidden: true },
       "No step has started yet: a bar appears here for each attempt as the run goes.");
     element.append(this.axis, this.body, this.now, this.empty);
-    this.body.addEventListener("scroll", () => this._render());
+    // Sizes and the scroll position are read when they change (resize and scroll events) and
+    // kept: a redraw reads no layout, so it never makes the browser lay out the page early.
+    this.view = { top: 0, height: 200, width: 0, label: 0 };
+    this.body.addEventListener("scroll", () => {
+      const top = this.body.scrollTop;
+      if (top === this.view.top) return; // the page scrolled it, and drew it already
+      this.view.top = top;
+      this._render();
+    });
     this.body.addEventListener("click", (event) => {
       const row = event.target.closest(".tl-row");
       if (!row) return;
@@ -49,7 +57,16 @@ export class Timeline {
       this.onSelect(key, "timeline", row.dataset.parent ? "items" : null);
     });
     this.body.addEventListener("keydown", (event) => this._key(event));
-    new ResizeObserver(() => this._render()).observe(this.body);
+    const probe = h("span", { class: "tl-label", style: "position:absolute;visibility:hidden;width:var(--tl-label)" });
+    this.body.append(probe);
+    // Observers are called after a layout, when reading sizes costs nothing more.
+    new ResizeObserver(() => {
+      this.view.height = this.body.clientHeight;
+      this.view.width = this.body.clientWidth;
+      this.view.label = probe.offsetWidth;
+      this.axis.style.marginRight = `${this.body.offsetWidth - this.body.clientWidth}px`;
+      this._render();
+    }).observe(this.body);
     this._timer = setInterval(() => {
       if (this.state.live && document.visibilityState === "visible") this._render();
     }, NOW_EVERY_MS);
@@ -73,9 +90,10 @@ export class Timeline {
     const index = key ? rows.findIndex((row) => row.key === key) : -1;
     if (index >= 0) {
       const top = index * ROW;
-      const view = this.body.clientHeight;
-      if (top < this.body.scrollTop || top + ROW > this.body.scrollTop + view) {
-        this.body.scrollTop = Math.max(top - view / 2, 0);
+      const view = this.view.height;
+      if (top < this.view.top || top + ROW > this.view.top + view) {
+        this.view.top = Math.max(top - view / 2, 0);
+        this.body.scrollTop = this.view.top;
       }
     }
     this._render();
@@ -108,8 +126,7 @@ export class Timeline {
     const { first, span, now } = this._range();
     const at = (t) => Math.min(Math.max((t - first) / span, 0), 1);
     this._axis(span);
-    const top = this.body.scrollTop;
-    const height = this.body.clientHeight || 200;
+    const { top, height } = this.view;
     const from = Math.max(Math.floor(top / ROW) - OVERSCAN, 0);
     const to = Math.min(Math.ceil((top + height) / ROW) + OVERSCAN, rows.length);
     const fragment = document.createDocumentFragment();
@@ -147,12 +164,12 @@ export class Timeline {
       }, h("span", { class: "tl-label", style: `padding-left:${0.25 + depth * 0.7}rem`, title: row.key }, name), track));
     }
     this.spacer.replaceChildren(fragment);
-    // The axis and the now line follow the rows' tracks (the scroll bar takes some width).
-    this.axis.style.marginRight = `${this.body.offsetWidth - this.body.clientWidth}px`;
-    const track = this.spacer.querySelector(".tl-track");
-    const live = this.state.live && Boolean(track);
+    const live = this.state.live && rows.length > 0;
     this.now.hidden = !live;
-    if (live) this.now.style.left = `${track.offsetLeft + at(now) * track.offsetWidth}px`;
+    if (live) {
+      const { label, width } = this.view;
+      this.now.style.left = `${label + at(now) * (width - label)}px`;
+    }
   }
 
   _axis(span) {

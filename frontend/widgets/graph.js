@@ -3,6 +3,7 @@
 // expand; colours come from the stylesheet's status variables, so dark mode just works.
 //
 //   const view = new GraphView(container, graph, { onSelect: (key) => ... });  // key or null
+//   // options: statuses {key: status} and badges {key: [text, tone]} to draw from the start
 //   view.setStatus("payment.capture", "failed");     // colour + symbol, live
 //   view.setBadge("process_record", "7/10", "failed"); // foreach progress, loop iterations
 //   view.highlight(["a", "b"], "path");               // e.g. the path to the first failure
@@ -37,13 +38,25 @@ function svg(tag, attributes = {}, ...children) {
 }
 
 let measureContext = null;
+const charWidths = new Map();
+// A label's width as the sum of its characters' (each measured once): near enough for boxes,
+// and a thousand labels cost a few hundred measurements instead of a thousand.
 function textWidth(text) {
   if (!measureContext) {
     measureContext = document.createElement("canvas").getContext("2d");
     const family = getComputedStyle(document.body).fontFamily || "sans-serif";
     measureContext.font = `${FONT_PX}px ${family}`;
   }
-  return measureContext.measureText(text).width;
+  let width = 0;
+  for (const char of text) {
+    let w = charWidths.get(char);
+    if (w === undefined) {
+      w = measureContext.measureText(char).width;
+      charWidths.set(char, w);
+    }
+    width += w;
+  }
+  return width;
 }
 
 function truncate(text, room) {
@@ -54,7 +67,7 @@ function truncate(text, room) {
 }
 
 export class GraphView {
-  constructor(container, graph, { onSelect = null, fitPadding = 24 } = {}) {
+  constructor(container, graph, { onSelect = null, fitPadding = 24, statuses = {}, badges = {} } = {}) {
     this.container = container;
     this.fitPadding = fitPadding;
     this.onSelect = onSelect;
@@ -67,6 +80,13 @@ export class GraphView {
     }
     for (const node of graph.nodes || []) {
       if (node.parent && this.nodes.has(node.parent)) this.nodes.get(node.parent).children += 1;
+    }
+    // What the nodes show from the start is drawn with them (not painted over afterwards).
+    for (const [key, status] of Object.entries(statuses)) {
+      if (this.nodes.has(key)) this.nodes.get(key).status = status || "";
+    }
+    for (const [key, [text, tone]] of Object.entries(badges)) {
+      if (this.nodes.has(key)) Object.assign(this.nodes.get(key), { badge: text || "", tone: tone || "" });
     }
     this.edges = (graph.edges || []).filter((e) => this.nodes.has(e.source) && this.nodes.has(e.target));
     this.flows = flowsOf(graph);
@@ -107,9 +127,15 @@ export class GraphView {
     this.canvas = h("div", { class: "graph-canvas" });
     this.canvas.append(this.svg);
     container.append(this.tools, this.canvas);
+    // The canvas size is read once here (before the drawing makes layout costly) and then kept
+    // up to date by the observer: reading it on every move would lay out the whole drawing.
+    this.box = { width: this.canvas.clientWidth, height: this.canvas.clientHeight };
     this._bindPointer();
     this.layout();
-    this._resize = new ResizeObserver(() => {
+    this._resize = new ResizeObserver(([entry]) => {
+      const size = entry.contentRect;
+      if (size.width === this.box.width && size.height === this.box.height) return;
+      this.box = { width: size.width, height: size.height };
       if (!this.touched) this.home();
     });
     this._resize.observe(this.canvas);
@@ -188,7 +214,7 @@ export class GraphView {
       const b = this.boxes.get(edge.target);
       if (!a || !b || this._hidden(edge.source) || this._hidden(edge.target)) continue;
       edge.el = this._edgeElement(edge, a, b);
-      edgesLayer.append(edge.el);
+      if (edge.el) edgesLayer.append(edge.el);
     }
     this.viewport.replaceChildren(boxesLayer, edgesLayer, nodesLayer);
     for (const node of this.nodes.values()) this._paint(node);
@@ -205,12 +231,11 @@ export class GraphView {
       "data-kind": data.kind,
       "data-block": data.block || null,
     });
-    node.title = svg("title");
-    el.append(node.title);
+    node.title = null; // made when the pointer first goes over the node (see _bindPointer)
+    node.badgeEl = null;
     if (marker) {
       const m = box.w / 2;
       el.append(svg("path", { class: "g-shape", d: `M${m},0L${box.w},${m}L${m},${box.h}L0,${m}Z` }));
-      node.title.textContent = `${data.block === "branch" ? "branch" : "parallel"} ${data.kind}`;
       return el;
     }
     if (data.block === "foreach" && !open) {
@@ -227,8 +252,7 @@ export class GraphView {
     if (node.children) {
       el.append(svg("text", { class: "g-toggle", x: box.w - 20, y: 17, "data-toggle": data.key }, node.collapsed ? "⊞" : "⊟"));
     }
-    node.badgeEl = svg("g", { class: "g-badge", transform: `translate(${box.w - 6},-9)` });
-    el.append(node.badgeEl);
+    node.width = box.w;
     if (data.block === "loop") {
       const x = box.w;
       const y = box.h;
@@ -242,22 +266,25 @@ export class GraphView {
   }
 
   _edgeElement(edge, a, b) {
-    if (edge.source === edge.target) return svg("g"); // a loop's repeat edge is drawn with its node
+    if (edge.source === edge.target) return null; // a loop's repeat edge is drawn with its node
     const x1 = a.x + a.w / 2;
     const y1 = a.y + a.h;
     const x2 = b.x + b.w / 2;
     const y2 = b.y;
     const toJoin = this.nodes.get(edge.target).data.kind === "join";
     const bend = toJoin ? y2 - SIZES.gapY / 2 : y1 + SIZES.gapY / 2;
-    const el = svg("g", { class: "g-edge-group" });
-    el.append(svg("path", { class: "g-edge", d: elbow(x1, y1, x2, y2 - 1, bend), "marker-end": `url(#g${this.uid}-arrow)` }));
-    if (edge.condition && edge.kind !== "repeat") {
-      // Above the bend, over the arm it leads to.
-      const label = svg("text", { class: "g-edge-label", x: x2, y: bend - 4, "text-anchor": "middle" });
-      label.textContent = edge.condition;
-      el.append(label);
-    }
-    return el;
+    const path = svg("path", { class: "g-edge", d: elbow(x1, y1, x2, y2 - 1, bend), "marker-end": `url(#g${this.uid}-arrow)` });
+    if (!edge.condition || edge.kind === "repeat") return path;
+    // Above the bend, over the arm it leads to.
+    const label = svg("text", { class: "g-edge-label", x: x2, y: bend - 4, "text-anchor": "middle" });
+    label.textContent = edge.condition;
+    return svg("g", { class: "g-edge-group" }, path, label);
+  }
+
+  _describe(node) {
+    const data = node.data;
+    if (this.isMarker(node)) return `${data.block === "branch" ? "branch" : "parallel"} ${data.kind}`;
+    return [data.key, node.status || "not run", node.badge, data.description].filter(Boolean).join(" · ");
   }
 
   _paint(node) {
@@ -272,30 +299,32 @@ export class GraphView {
       node.data.key === this.selected ? "selected" : "",
       ...node.classes,
     ].filter(Boolean).join(" "));
+    if (node.title) node.title.textContent = this._describe(node);
     if (this.isMarker(node)) return;
-    const data = node.data;
     if (node.label) node.label.textContent = truncate(this._text(node), node.room);
-    const facts = [data.key, node.status || "not run", node.badge, data.description].filter(Boolean);
-    node.title.textContent = facts.join(" · ");
     if (node.badgeEl) {
-      node.badgeEl.replaceChildren();
-      if (node.badge) {
-        const width = textWidth(node.badge) * 0.85 + 10;
-        node.badgeEl.dataset.tone = node.tone || "";
-        node.badgeEl.append(
-          svg("rect", { x: -width, y: 0, width, height: 17, rx: 8.5 }),
-          svg("text", { x: -width / 2, y: 12.5, "text-anchor": "middle" }, document.createTextNode(node.badge)),
-        );
-      }
+      node.badgeEl.remove();
+      node.badgeEl = null;
+    }
+    if (node.badge) {
+      // Drawn only where there is one: a thousand empty groups would cost the page its speed.
+      const width = textWidth(node.badge) * 0.85 + 10;
+      node.badgeEl = svg("g", { class: "g-badge", transform: `translate(${node.width - 6},-9)`, "data-tone": node.tone || null },
+        svg("rect", { x: -width, y: 0, width, height: 17, rx: 8.5 }),
+        svg("text", { x: -width / 2, y: 12.5, "text-anchor": "middle" }, document.createTextNode(node.badge)));
+      el.append(node.badgeEl);
     }
   }
 
   _paintEdge(edge) {
     if (!edge.el) return;
     const classes = edge.classes ? [...edge.classes] : [];
-    edge.el.setAttribute("class", ["g-edge-group", ...classes].join(" "));
-    const path = edge.el.querySelector(".g-edge");
-    if (path) path.setAttribute("marker-end", `url(#g${this.uid}-arrow${classes.includes("path") ? "-path" : ""})`);
+    const path = edge.el.tagName === "path" ? edge.el : edge.el.querySelector(".g-edge");
+    const group = edge.el === path ? null : edge.el;
+    const highlighted = classes.includes("path");
+    if (group) group.setAttribute("class", ["g-edge-group", ...classes].join(" "));
+    path.setAttribute("class", ["g-edge", ...(group ? [] : classes)].join(" "));
+    path.setAttribute("marker-end", `url(#g${this.uid}-arrow${highlighted ? "-path" : ""})`);
   }
 
   /** Colour a node by status (also shown as a symbol in its label); "" clears it. */
@@ -348,7 +377,7 @@ export class GraphView {
     const box = this.boxes.get(key);
     if (!box) return false;
     const { k, x, y } = this.view;
-    const rect = this.canvas.getBoundingClientRect();
+    const rect = this.box;
     const left = box.x * k + x;
     const top = box.y * k + y;
     return left >= 0 && top >= 0 && left + box.w * k <= rect.width && top + box.h * k <= rect.height;
@@ -414,7 +443,7 @@ export class GraphView {
   }
 
   _fitScale() {
-    const rect = this.canvas.getBoundingClientRect();
+    const rect = this.box;
     const p = this.fitPadding;
     return {
       rect,
@@ -453,7 +482,7 @@ export class GraphView {
   center(key) {
     const box = this.boxes.get(key);
     if (!box) return;
-    const rect = this.canvas.getBoundingClientRect();
+    const rect = this.box;
     const k = Math.max(this.view.k, Math.min(1, FAR_ZOOM + 0.35));
     this.view = { k, x: rect.width / 2 - (box.x + box.w / 2) * k, y: rect.height / 2 - (box.y + box.h / 2) * k };
     this._apply();
@@ -461,7 +490,7 @@ export class GraphView {
 
   /** Zoom by `factor` around a point of the canvas (its centre by default). */
   zoom(factor, at = null) {
-    const rect = this.canvas.getBoundingClientRect();
+    const rect = this.box;
     const px = at ? at.x : rect.width / 2;
     const py = at ? at.y : rect.height / 2;
     const k = Math.min(Math.max(this.view.k * factor, MIN_ZOOM), MAX_ZOOM);
@@ -485,6 +514,14 @@ export class GraphView {
       const rect = this.canvas.getBoundingClientRect();
       return { x: event.clientX - rect.left, y: event.clientY - rect.top };
     };
+    this.svg.addEventListener("pointerover", (event) => {
+      const el = event.target.closest(".g-node");
+      const node = el && this.nodes.get(el.dataset.key);
+      if (!node || node.title) return;
+      node.title = svg("title");
+      node.title.textContent = this._describe(node);
+      el.prepend(node.title);
+    });
     this.svg.addEventListener("pointerdown", (event) => {
       if (event.button !== 0) return;
       pointers.set(event.pointerId, local(event));

@@ -5,6 +5,9 @@ operate buttons for operators only; every step's data escaped."""
 from __future__ import annotations
 
 import json
+import posixpath
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +16,7 @@ from django.contrib.auth.models import User
 from tests.app.conftest import client_for
 from workflows_app import services
 from workflows_app.models import Run
-from workflows_app.pages.run import first_failure
+from workflows_app.pages.run import MODULES, first_failure
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("inline_runs")]
 
@@ -23,6 +26,8 @@ ORDER = {
     "lines": [{"sku": "cable", "quantity": 2, "unit_price": 6.5}],
 }
 LARGE_EXPENSE = {"employee": "Bob", "amount": 450, "description": "flight"}
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+STATIC_IMPORT = re.compile(r'(?:from|^import) "(\.{1,2}/[^"]+)"', re.MULTILINE)
 
 
 @pytest.fixture(autouse=True)
@@ -233,3 +238,19 @@ def test_step_data_is_escaped_on_the_page_and_in_the_panel(operator: User) -> No
     for html in (page, panel):
         assert attack not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_page_preloads_every_module_its_script_imports() -> None:
+    found: set[str] = set()
+    todo = ["run/page.js"]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        found.add(name)
+        for relative in STATIC_IMPORT.findall((FRONTEND / name).read_text()):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(name), relative))
+            if not target.startswith("vendor/") and target != "boot.js":  # base.html has boot
+                todo.append(target)
+
+    assert found == set(MODULES)

@@ -43,7 +43,7 @@ def test_operator_opens_a_failed_run_and_sees_the_failure_and_its_traceback(
     expect(failed).to_have_class(re.compile(r"\bselected\b"))  # and the page opens on it
     expect(run.node("price_order")).to_have_attribute("data-status", "success")
     expect(run.node("ship_order")).not_to_have_attribute("data-status", "success")
-    expect(page.locator(".g-edge-group.path").first).to_be_attached()
+    expect(page.locator(".g-edge.path").first).to_be_attached()
     expect(run.tab("Error")).to_have_attribute("aria-selected", "true")
     expect(run.panel.locator(".error-type")).to_have_text("CardDeclined")
     expect(run.panel.locator(".traceback")).to_contain_text("card ending 0000 was declined")

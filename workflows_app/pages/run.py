@@ -36,6 +36,16 @@ ACTIONS = (
 NODE_FIELDS = ("key", "id", "kind", "parent", "entry", "block", "condition", "loop_type",
                "concurrency", "seconds", "until", "retries", "description")  # fmt: skip
 RECORD_TIMES = ("suspended_at", "resumed_at", "wake_at", "iteration")
+# The page's scripts (frontend/), preloaded together: imported one level after another they
+# would take a round trip per level.
+MODULES = tuple(
+    f"{name}.js"
+    for name in (
+        "run/page", "run/state", "run/graph", "run/timeline", "run/events", "run/event-store",
+        "run/step-panel", "run/header", "widgets/graph", "widgets/graph-layout", "widgets/live",
+        "widgets/dom", "widgets/api", "widgets/status", "widgets/time", "widgets/json-view",
+    )
+)  # fmt: skip
 
 
 def drawable(graph: dict[str, Any]) -> dict[str, Any]:
@@ -55,9 +65,10 @@ def _item(item: dict[str, Any] | None) -> list[Any] | None:
 
 def outline(rows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Each step path's record as the page's scripts read it (`frontend/run/state.js`):
-    status, seq, timings, every attempt as `[attempt, status, started_at, ended_at]`, the
-    error's type, loop iteration, suspension times, and foreach items as
-    `[status, started_at, ended_at, attempts]` (null for an item not started)."""
+    status, seq, timings, its attempts as `[attempt, status, started_at, ended_at]` (left out
+    when the only attempt is the record itself), the error's type, loop iteration, suspension
+    times, and foreach items as `[status, started_at, ended_at, attempts]` (null for an item
+    not started)."""
     steps: dict[str, dict[str, Any]] = {}
     for key, tries in rows.items():
         last = tries[-1]
@@ -67,11 +78,12 @@ def outline(rows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
             "seq": max(t["seq"] for t in tries),
             "started_at": last["started_at"],
             "ended_at": last["ended_at"],
-            "attempts": [
+        }
+        if len(tries) > 1 or last["attempt"] != 1:
+            step["attempts"] = [
                 [try_["attempt"], try_["status"], try_["started_at"], try_["ended_at"]]
                 for try_ in tries
-            ],
-        }
+            ]
         if last["error_type"]:
             step["error"] = last["error_type"]
         for name in RECORD_TIMES:
@@ -187,6 +199,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     context = {
         "run": head,
         "history": history(head["actions"]),
+        "modules": MODULES,
         "event_types": sorted(EVENT_TYPES),
         "panel": panel,
         "missing_step": missing,
