@@ -373,8 +373,23 @@ export class RunState {
         if (span.end !== null && (end === null || span.end > end)) end = span.end;
       }
     }
-    if (start === null) start = toSeconds(this.run.started_at) ?? toSeconds(this.run.created_at);
+    // A loop whose earlier iterations are not loaded: the timeline spans the whole run.
+    if (start === null || this.partial().length) {
+      start = toSeconds(this.run.started_at) ?? toSeconds(this.run.created_at) ?? start;
+    }
     return { start, end };
+  }
+
+  /** Record keys whose bars are not all known here: a loop's iterations before the page, in
+   * events the event log has not read. */
+  partial() {
+    const keys = [];
+    for (const [key, record] of this.records) {
+      if (!record.iteration) continue;
+      const iterations = new Set((this.spans.get(key) || []).map((span) => span.iteration));
+      if (iterations.size < record.iteration) keys.push(key);
+    }
+    return keys;
   }
 }
 

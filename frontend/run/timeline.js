@@ -20,8 +20,10 @@ function niceStep(seconds, count) {
   return 10 * power;
 }
 
-function shortDuration(seconds) {
+// A tick's label, with as many decimals as the tick step needs (0.5 ms steps are not "1 ms").
+function tickLabel(seconds, step) {
   if (seconds === 0) return "0";
+  if (step < 0.01) return `+${(seconds * 1000).toFixed(step < 0.001 ? 2 : 1)} ms`;
   return `+${formatDuration(seconds)}`;
 }
 
@@ -39,7 +41,8 @@ export class Timeline {
     this.body = h("div", { class: "tl-body", tabindex: "0", "aria-label": "Timeline of the step attempts" }, this.spacer);
     this.empty = h("p", { class: "empty-note tl-empty", hidden: true },
       "No step has started yet: a bar appears here for each attempt as the run goes.");
-    element.append(this.axis, this.body, this.now, this.empty);
+    this.note = h("p", { class: "tl-note muted", hidden: true });
+    element.append(this.axis, this.body, this.now, this.empty, this.note);
     // Sizes and the scroll position are read when they change (resize and scroll events) and
     // kept: a redraw reads no layout, so it never makes the browser lay out the page early.
     this.view = { top: 0, height: 200, width: 0, label: 0 };
@@ -122,6 +125,11 @@ export class Timeline {
   _render() {
     const rows = this.state.rows();
     this.empty.hidden = rows.length > 0;
+    const partial = this.state.partial();
+    this.note.hidden = !partial.length;
+    if (partial.length) {
+      this.note.textContent = `Earlier iterations of ${partial.join(", ")} are in events not read yet: scroll up the event log (or filter it by the step) to draw them.`;
+    }
     this.spacer.style.height = `${rows.length * ROW}px`;
     const { first, span, now } = this._range();
     const at = (t) => Math.min(Math.max((t - first) / span, 0), 1);
@@ -176,7 +184,7 @@ export class Timeline {
     const step = niceStep(span, 6);
     const ticks = [];
     for (let t = 0; t <= span + 1e-9 && ticks.length < 12; t += step) {
-      ticks.push(h("span", { class: "tl-tick", style: `--at:${(t / span).toFixed(4)}` }, shortDuration(Number(t.toPrecision(6)))));
+      ticks.push(h("span", { class: "tl-tick", style: `--at:${(t / span).toFixed(4)}` }, tickLabel(Number(t.toPrecision(6)), step)));
     }
     this.axis.replaceChildren(h("span", { class: "tl-axis-label" }, "step"), ...ticks);
   }
