@@ -6,6 +6,7 @@
 //   const graph = new RunGraph(element, state, { onSelect });
 //   graph.update(changedKeys);  // after state.apply(); null redraws everything
 //   graph.select(key);
+import { h } from "../widgets/dom.js";
 import { GraphView } from "../widgets/graph.js";
 import { ACTIVE, nodeKeyOf } from "./state.js";
 
@@ -26,6 +27,10 @@ export class RunGraph {
     });
     this.failure = null;
     this._showFailure();
+    if (!state.nodes.size) {
+      element.append(h("p", { class: "empty-note graph-empty" },
+        "This run has no stored graph (it was recorded without one): its steps are in the timeline and the event log."));
+    }
   }
 
   // Each branch block: its arms, the keys after its join, and the workflow holding it.

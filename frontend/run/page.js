@@ -84,8 +84,8 @@ export function mount(main) {
     // The open panel is fetched again when its step (or anything inside it) changed.
     // A run event (a resume, a cancel) may also have added to who did what, which the panel
     // brings along.
-    const touched = changed.has("")
-      || (selected !== null && [...changed].some((key) => key && (key === selected || inside(selected, key) || nodeKeyOf(key) === selected)));
+    const mine = (key) => key && (key === selected || inside(selected, key) || nodeKeyOf(key) === selected);
+    const touched = changed.has("") || (selected !== null && [...changed].some(mine));
     if (touched && !refresh) {
       refresh = setTimeout(() => {
         refresh = null;
@@ -95,7 +95,8 @@ export function mount(main) {
   });
   feed.onRun((run) => {
     // A hello after a reconnect brings the run's summary (its times) up to date.
-    Object.assign(state.run, { started_at: run.started_at, finished_at: run.finished_at, updated_at: run.updated_at });
+    const { started_at, finished_at, updated_at } = run;
+    Object.assign(state.run, { started_at, finished_at, updated_at });
     widgets.header.update();
   });
   main.dataset.ready = "";

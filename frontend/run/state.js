@@ -7,6 +7,7 @@
 //   const changed = state.apply(event);                 // Set of record keys (null: nothing new)
 //   state.nodeStatus(nodeKey); state.badge(nodeKey); state.firstFailure(); state.rows();
 //   state.addHistory(events);                           // older events: loop iterations before the page
+//   RunState.fromSnapshot(snapshot);                    // the run at a stored seq (a scrubber)
 import { ENDED } from "../widgets/status.js";
 
 const RUN_STATUS_OF = {
@@ -98,6 +99,36 @@ export class RunState {
       this._put(key, { ...record, attempts });
       this.spans.set(key, recordSpans(record, this.nodes.get(nodeKeyOf(key))));
     }
+  }
+
+  /** The run as a stored snapshot holds it (`GET /api/runs/<id>/snapshots/<seq>/`): the
+   * engine's records turned into the outline's shape; apply later events to move on. */
+  static fromSnapshot(snapshot, graph = snapshot.graph) {
+    const steps = {};
+    for (const [key, record] of Object.entries(snapshot.steps || {})) {
+      const step = {
+        status: record.status,
+        seq: snapshot.seq,
+        started_at: record.started_at ?? null,
+        ended_at: record.ended_at ?? null,
+      };
+      for (const name of ["iteration", "suspended_at", "resumed_at", "wake_at", "labels"]) {
+        if (record[name] !== undefined && record[name] !== null) step[name] = record[name];
+      }
+      if (record.error) step.error = record.error.type;
+      if (record.items) {
+        step.items = record.items.map((item) => (item
+          ? [item.status, item.started_at ?? null, item.ended_at ?? null, item.attempts ?? 0]
+          : null));
+      }
+      steps[key] = step;
+    }
+    const run = {
+      run_id: snapshot.run_id, workflow_id: snapshot.workflow_id, status: snapshot.status,
+      seq: snapshot.seq, created_at: snapshot.created_at, started_at: snapshot.started_at,
+      finished_at: snapshot.finished_at, updated_at: snapshot.updated_at,
+    };
+    return new RunState({ run, graph, steps });
   }
 
   _put(key, record) {

@@ -57,6 +57,7 @@ export class StepPanel {
     let html;
     try {
       const response = await fetch(`${this.url}?${params}`, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (response.redirected) throw new Error("your session has ended: reload the page to sign in again");
       if (!response.ok) throw new Error(response.status === 404 ? "this run has no such step" : `the server answered ${response.status}`);
       html = await response.text();
     } catch (error) {

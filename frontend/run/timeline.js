@@ -181,7 +181,9 @@ export class Timeline {
   }
 
   _axis(span) {
-    const step = niceStep(span, 6);
+    // About one tick per 90 px of track, so labels never overlap on a phone.
+    const room = this.view.width - this.view.label;
+    const step = niceStep(span, Math.min(Math.max(Math.floor(room / 90), 2), 8));
     const ticks = [];
     for (let t = 0; t <= span + 1e-9 && ticks.length < 12; t += step) {
       ticks.push(h("span", { class: "tl-tick", style: `--at:${(t / span).toFixed(4)}` }, tickLabel(Number(t.toPrecision(6)), step)));

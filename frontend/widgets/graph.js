@@ -175,8 +175,9 @@ export class GraphView {
     return textWidth(`● ${name}${folded}`);
   }
 
-  /** Lay the graph out and draw it again (after collapsing or expanding). */
-  layout() {
+  /** Lay the graph out and draw it again (after collapsing or expanding); `keep` leaves the
+   * view where it is instead of going back to the opening one. */
+  layout(keep = false) {
     const s = SIZES;
     const info = (key) => {
       const node = this.nodes.get(key);
@@ -192,7 +193,7 @@ export class GraphView {
     this.size = { width: placed.width, height: placed.height };
     this.boxes = placed.boxes;
     this._draw();
-    this.home();
+    if (!keep) this.home();
   }
 
   _draw() {
@@ -421,7 +422,8 @@ export class GraphView {
     if (!node || !node.children) return;
     node.collapsed = !node.collapsed;
     if (node.collapsed && this.selected && this._hidden(this.selected)) this.selected = key;
-    this.layout();
+    this.layout(true);
+    this.center(key); // the box the reader folded stays under their eyes
   }
 
   /** Collapse every nested workflow. */

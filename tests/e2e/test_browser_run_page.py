@@ -178,3 +178,28 @@ def test_the_event_log_filters_by_step_and_type(page: Page, demo_server: LiveSer
         expect(row.locator(".ev-path")).to_contain_text("payment")
     run.events.first.click()
     expect(page.locator(".ev-detail")).to_contain_text("Payload")
+
+
+def test_the_state_rebuilt_from_a_stored_snapshot_matches_the_live_page(
+    page: Page, demo_server: LiveServer
+) -> None:
+    run_id = start_over_http(demo_server, "data-pipeline", {"count": 5, "broken_ids": [4]})
+    signed_in(page, "demo", f"/runs/{run_id}/")
+    run = RunPage(page, run_id)
+    expect(run.status).to_have_text("failed")
+
+    differences = page.evaluate(
+        """async () => {
+            const { RunState } = await import("/static/run/state.js");
+            const live = stepbackRunPage.state;
+            const url = `/api/runs/${live.run.run_id}/snapshots/${live.seq}/`;
+            const stored = RunState.fromSnapshot(await (await fetch(url)).json(), live.graph);
+            const keys = [...live.nodes.keys()];
+            return keys.filter((key) => stored.nodeStatus(key) !== live.nodeStatus(key)
+                || stored.badge(key).text !== live.badge(key).text)
+              .concat(stored.firstFailure() === live.firstFailure() ? [] : ["first failure"]);
+        }"""
+    )
+
+    assert differences == []
+    expect(run.node("process_record").locator(".g-badge")).to_have_text("3/5 · ✗1")
