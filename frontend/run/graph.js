@@ -27,6 +27,11 @@ export class RunGraph {
     });
     this.failure = null;
     this._showFailure();
+    // Stacked on a narrow screen, the graph takes the height it needs (up to 60% of it).
+    if (window.matchMedia("(max-width: 1000px)").matches) {
+      const wanted = this.view.size.height * Math.min(1, (element.clientWidth - 48) / this.view.size.width) + 80;
+      element.style.height = `${Math.round(Math.min(Math.max(wanted, 224), window.innerHeight * 0.6))}px`;
+    }
     if (!state.nodes.size) {
       element.append(h("p", { class: "empty-note graph-empty" },
         "This run has no stored graph (it was recorded without one): its steps are in the timeline and the event log."));

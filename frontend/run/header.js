@@ -23,6 +23,7 @@ export class RunHeader {
     this.onResume = onResume;
     this.chip = root.querySelector("[data-run-status] .chip");
     this.duration = root.querySelector("[data-run-duration]");
+    this.durationLabel = root.querySelector("[data-duration-label]");
     this.message = root.querySelector("[data-action-message]");
     this.buttons = [...root.querySelectorAll("[data-run-actions] [data-action][data-when]")];
     const copy = root.querySelector("[data-copy-run-id]");
@@ -52,6 +53,7 @@ export class RunHeader {
     if (start === null) return;
     const end = toSeconds(run.finished_at) ?? (this.state.live ? Date.now() / 1000 : toSeconds(run.updated_at));
     if (end !== null) this.duration.textContent = formatDuration(Math.max(end - start, 0));
+    if (this.durationLabel) this.durationLabel.textContent = this.state.live ? "so far" : "took";
   }
 
   _say(text, tone = "info", link = null) {

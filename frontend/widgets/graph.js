@@ -24,6 +24,7 @@ const FONT_PX = 13;
 const FAR_ZOOM = 0.45; // below this, labels are not drawn (boxes and colours stay)
 const MIN_ZOOM = 0.02;
 const MAX_ZOOM = 3;
+const TOOLS = 34; // px at the top of the canvas taken by the zoom buttons
 let instances = 0;
 
 function svg(tag, attributes = {}, ...children) {
@@ -449,7 +450,7 @@ export class GraphView {
     const p = this.fitPadding;
     return {
       rect,
-      k: Math.min((rect.width - 2 * p) / this.size.width, (rect.height - 2 * p) / this.size.height, 1.25),
+      k: Math.min((rect.width - 2 * p) / this.size.width, (rect.height - TOOLS - 2 * p) / this.size.height, 1.25),
     };
   }
 
@@ -460,7 +461,7 @@ export class GraphView {
     if (k >= FAR_ZOOM + 0.1) {
       this.fit();
     } else {
-      this.view = { k: 1, x: (rect.width - this.size.width) / 2, y: this.fitPadding / 2 };
+      this.view = { k: 1, x: (rect.width - this.size.width) / 2, y: TOOLS };
       if (this.size.width > rect.width) this.view.x = 0;
       this._apply();
       if (this.selected) this.center(this.selected);
@@ -475,7 +476,8 @@ export class GraphView {
     this.view = {
       k: scale,
       x: (rect.width - this.size.width * scale) / 2,
-      y: (rect.height - this.size.height * scale) / 2,
+      // Centred in the room below the buttons, which sit over the top of the canvas.
+      y: TOOLS + (rect.height - TOOLS - this.size.height * scale) / 2,
     };
     this._apply();
   }
