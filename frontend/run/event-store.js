@@ -17,7 +17,6 @@ export class EventStore {
     this.events = new Map(); // seq -> event
     this.loading = new Map(); // page -> promise
     this.loaded = new Set();
-    this.error = null;
     this._listeners = new Set();
   }
 
@@ -68,17 +67,12 @@ export class EventStore {
     const after = page * PAGE;
     const promise = getJson(`${this.url}?after_seq=${after}&limit=${PAGE}`)
       .then((answer) => {
-        this.error = null;
         const fresh = answer.events.filter((event) => !this.events.has(event.seq));
         for (const event of answer.events) this.events.set(event.seq, event);
         if (answer.run_seq > this.total) this.total = answer.run_seq;
         // A page read before the run got that far is topped up by the live events.
         this.loaded.add(page);
         for (const listener of [...this._listeners]) listener(fresh);
-      })
-      .catch((error) => {
-        this.error = error;
-        throw error;
       })
       .finally(() => this.loading.delete(page));
     this.loading.set(page, promise);

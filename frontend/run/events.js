@@ -116,7 +116,9 @@ export class EventLog {
       form.addEventListener("change", changed);
       form.addEventListener("submit", (event) => event.preventDefault());
     }
+    this.problem = null; // why events are missing, when reading them failed
     store.onLoad(() => {
+      this.problem = null;
       if (this.matched) this._scan();
       this.update();
     });
@@ -134,15 +136,11 @@ export class EventLog {
     if (active) {
       this._scan();
       if (!this.store.complete) {
-        this.store.loadAll((done, total) => this._progress(done, total)).catch(() => this._progress());
+        this.store.loadAll(() => this.update()).catch(() => {
+          this.problem = "Some events could not be read, so the list is incomplete: choose the filter again to retry.";
+          this.update();
+        });
       }
-    }
-    this.update();
-  }
-
-  _progress(done, total) {
-    if (done === undefined) {
-      this.note.textContent = "Some events could not be read: the list is incomplete. Reload to try again.";
     }
     this.update();
   }
@@ -197,7 +195,8 @@ export class EventLog {
     }
     if (wanted.length) {
       this.store.ensure(wanted[0], wanted[wanted.length - 1]).catch(() => {
-        this.note.textContent = "The events could not be read: check the connection and scroll again.";
+        this.problem = "The events could not be read: check the connection and scroll again.";
+        this.update();
       });
     }
   }
@@ -249,15 +248,14 @@ export class EventLog {
         ? `(${this.matched.length.toLocaleString()} of ${total.toLocaleString()})`
         : `(${total.toLocaleString()})`;
     }
-    if (this.matched && !this.store.complete) {
-      this.note.textContent = `Filtering… ${this.store.count.toLocaleString()} of ${total.toLocaleString()} events read.`;
+    let note = "";
+    if (this.problem) note = this.problem;
+    else if (this.matched && !this.store.complete) {
+      note = `Filtering… ${this.store.count.toLocaleString()} of ${total.toLocaleString()} events read.`;
     } else if (this.matched && !this.matched.length) {
-      this.note.textContent = "No event matches: change the step or the type (a step also matches the steps inside it).";
-    } else if (!total) {
-      this.note.textContent = "No event yet: they appear here as the run goes.";
-    } else if (!this.note.textContent.startsWith("The events could not") || this.store.error === null) {
-      this.note.textContent = "";
-    }
+      note = "No event matches: change the step or the type (a step also matches the steps inside it).";
+    } else if (!total) note = "No event yet: they appear here as the run goes.";
+    if (this.note.textContent !== note) this.note.textContent = note;
   }
 
   /** Show one event's whole payload, and its step everywhere on the page. */

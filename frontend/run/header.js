@@ -10,6 +10,11 @@ import { setStatus } from "../widgets/status.js";
 import { formatDuration } from "../widgets/time.js";
 import { toSeconds } from "./state.js";
 
+const DONE = {
+  cancel: "Cancel asked: the run stops once its running steps return.",
+  restart: "Restarted: the run goes on from its last stored state.",
+  continue: "Continued.",
+};
 const CONFIRM = {
   cancel: "Cancel this run? Running steps are asked to stop; a cancelled run cannot be resumed.",
   restart: "Restart this run from its last stored state? Only do this for a run interrupted by a stopped server.",
@@ -56,8 +61,8 @@ export class RunHeader {
     if (this.durationLabel) this.durationLabel.textContent = this.state.live ? "so far" : "took";
   }
 
-  _say(text, tone = "info", link = null) {
-    this.message.replaceChildren(h("p", { class: `alert alert-${tone}`, role: tone === "error" ? "alert" : "status" }, text, link ? " " : "", link));
+  _say(text, tone) {
+    this.message.replaceChildren(h("p", { class: `alert alert-${tone}`, role: tone === "error" ? "alert" : "status" }, text));
   }
 
   async _act(button) {
@@ -75,8 +80,7 @@ export class RunHeader {
         return;
       }
       await postJson(button.dataset.api, action === "continue" ? {} : undefined);
-      const done = { cancel: "Cancel asked: the run stops once its running steps return.", restart: "Restarted: the run goes on from its last stored state.", continue: "Continued." };
-      this._say(done[action], "ok");
+      this._say(DONE[action], "ok");
     } catch (error) {
       const detail = error instanceof ApiError ? error.message : String(error);
       const hint = error instanceof ApiError && error.status === 409 ? " The page shows the run's current state." : "";

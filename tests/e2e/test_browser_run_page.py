@@ -203,3 +203,33 @@ def test_the_state_rebuilt_from_a_stored_snapshot_matches_the_live_page(
 
     assert differences == []
     expect(run.node("process_record").locator(".g-badge")).to_have_text("3/5 · ✗1")
+
+
+def test_operator_cancels_a_live_run_from_its_page(page: Page, demo_server: LiveServer) -> None:
+    run_id = start_over_http(demo_server, "slow-countdown", SLOW)
+    signed_in(page, "demo", f"/runs/{run_id}/")
+    run = RunPage(page, run_id)
+    expect(run.node("tick")).to_have_attribute("data-status", "running")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    run.button("Cancel").click()
+
+    expect(run.status).to_have_text("canceled")
+    expect(run.button("Cancel")).to_be_hidden()
+    expect(page.locator(".history-list")).to_contain_text("cancel by demo")
+
+
+def test_operator_re_runs_a_run_with_the_same_input(page: Page, demo_server: LiveServer) -> None:
+    run_id = start_over_http(demo_server, "order-fulfilment", {**ORDER, "order_id": "SO-RERUN"})
+    signed_in(page, "demo", f"/runs/{run_id}/")
+    run = RunPage(page, run_id)
+    expect(run.status).to_have_text("success")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    run.button("Re-run").click()
+
+    expect(page).not_to_have_url(f"/runs/{run_id}/")
+    again = RunPage(page, page.url.split("/runs/")[1].strip("/"))
+    expect(again.status).to_have_text("success")
+    run.tab("Input").click()
+    expect(again.panel).to_contain_text("SO-RERUN")
