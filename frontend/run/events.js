@@ -157,8 +157,10 @@ export class EventLog {
     this.scanned = this.store.total;
   }
 
-  /** Take in live events (after store.append); redraws once per frame. */
-  update() {
+  /** Take in live events (after store.append); redraws once per frame, or at once with
+   * `now` (the caller already runs in an animation frame: waiting for the next one would
+   * show each event a frame late). */
+  update(now = false) {
     if (this.matched) {
       const { step, type } = this.filter;
       for (let seq = this.scanned + 1; seq <= this.store.total; seq += 1) {
@@ -166,6 +168,10 @@ export class EventLog {
         if (event && matches(event, step, type)) this.matched.push(seq);
       }
       this.scanned = Math.max(this.scanned, this.store.total);
+    }
+    if (now) {
+      this._render();
+      return;
     }
     if (this.scheduled) return;
     this.scheduled = true;

@@ -73,13 +73,14 @@ export function mount(main) {
   const live = main.querySelector("[data-live-state]");
   if (live) bindState(live, feed);
   let refresh = null;
+  // Batches arrive in an animation frame: everything is drawn in that same frame.
   feed.subscribeBatch((events) => {
     const changed = state.applyAll(events);
     store.append(events);
-    widgets.events.update();
+    widgets.events.update(true);
     if (!changed.size) return;
     widgets.graph.update(changed);
-    widgets.timeline.update();
+    widgets.timeline.update(true);
     if (changed.has("")) widgets.header.update();
     // The open panel is fetched again when its step (or anything inside it) changed.
     // A run event (a resume, a cancel) may also have added to who did what, which the panel

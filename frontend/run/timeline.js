@@ -76,8 +76,13 @@ export class Timeline {
     this._render();
   }
 
-  /** Redraw on the next frame (many events in a frame cost one redraw). */
-  update() {
+  /** Redraw on the next frame (many events in a frame cost one redraw), or at once with `now`
+   * (from within an animation frame). */
+  update(now = false) {
+    if (now) {
+      this._render();
+      return;
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     requestAnimationFrame(() => {
