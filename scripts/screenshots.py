@@ -85,17 +85,45 @@ def first_run(page: Page, query: str) -> str:
     return run_id
 
 
+def run_page(page: Page, path: str) -> None:
+    """Open a run's page and wait until its scripts have drawn it."""
+    page.goto(path)
+    expect(page.locator("main[data-ready]")).to_be_attached()
+    # A traceback names the paths of the machine that ran the step: folded in the pictures.
+    page.evaluate("document.querySelectorAll('.traceback-box').forEach((d) => { d.open = false; })")
+
+
+def live_run(page: Page) -> None:
+    """Start a slow run and open its page while it runs."""
+    run = page.evaluate(
+        """async () => (await (await fetch("/api/runs/", {method: "POST",
+            headers: {"Content-Type": "application/json",
+                      "X-CSRFToken": document.querySelector("meta[name=csrf-token]").content},
+            body: JSON.stringify({workflow_id: "slow-countdown",
+                input: {ticks: 40, tick_seconds: 0.25, pause_seconds: 1}})})).json())"""
+    )
+    run_page(page, f"/runs/{run['run_id']}/")
+    expect(page.locator('.g-node[data-key="tick"][data-status="running"]')).to_be_attached()
+    page.wait_for_timeout(1500)  # a few iterations on the timeline
+
+
 def pages(page: Page) -> Iterator[tuple[str, Callable[[], None]]]:
     """(name, how to open it) for every page."""
-    # A nested workflow that succeeded (a failed run's traceback names this machine's paths).
     nested = first_run(page, "workflow=order-fulfilment&status=success")
+    declined = first_run(page, "workflow=order-fulfilment&status=failed")
+    waiting = first_run(page, "workflow=expense-approval&status=suspended")
+    pipeline = first_run(page, "workflow=data-pipeline&status=failed")
     yield "runs", lambda: page.goto("/")
     yield "runs-filtered", lambda: page.goto("/?status=failed")
     yield "workflows", lambda: page.goto("/workflows/")
     yield "workflow", lambda: page.goto("/workflows/order-fulfilment/")
     yield "inbox", lambda: page.goto("/inbox/")
     yield "inbox-answered", lambda: page.goto("/inbox/?show=answered")
-    yield "run", lambda: page.goto(f"/runs/{nested}/")
+    yield "run", lambda: run_page(page, f"/runs/{nested}/?step=payment.capture")
+    yield "run-failed", lambda: run_page(page, f"/runs/{declined}/")
+    yield "run-foreach", lambda: run_page(page, f"/runs/{pipeline}/?step=process_record&tab=items")
+    yield "run-suspended", lambda: run_page(page, f"/runs/{waiting}/")
+    yield "run-live", lambda: live_run(page)
 
 
 def shoot(base_url: str, out: Path) -> list[Path]:

@@ -148,6 +148,16 @@ def steps_of(run: Run) -> list[dict[str, Any]]:
     ]
 
 
+def step_of(run: Run, key: str) -> dict[str, Any] | None:
+    """The `StepSerializer` row of one step path (all its attempts), as `steps_of` gives it;
+    None when the path has no record. One query, whatever the run's length."""
+    records = StepRecord.objects.filter(run=run, path=key).order_by("attempt")
+    tries = [_attempt(record) for record in records]
+    if not tries:
+        return None
+    return {**tries[-1], "key": key, "path": path_of(key), "attempts": tries}
+
+
 def task_payload(task: HumanTask) -> dict[str, Any]:
     """`HumanTaskSerializer`."""
     return {
@@ -165,6 +175,12 @@ def task_payload(task: HumanTask) -> dict[str, Any]:
         "resumed_by": task.resumed_by.get_username() if task.resumed_by else None,
         "resume_data": task.resume_data,
     }
+
+
+def step_tasks(run: Run, key: str) -> list[dict[str, Any]]:
+    """`HumanTaskSerializer` rows of one step path (each foreach item's too), oldest first."""
+    tasks = run.human_tasks.filter(path=key).select_related("resumed_by")
+    return [task_payload(task) for task in tasks.order_by("created_at", "pk")]
 
 
 def inbox_item(task: HumanTask) -> dict[str, Any]:
@@ -203,8 +219,8 @@ def links(run: Run) -> dict[str, Any]:
     return {"parent": parent, "forks": [fork.summary() for fork in forks]}
 
 
-def run_detail(run: Run) -> dict[str, Any]:
-    """`RunDetailSerializer`: everything the run page shows."""
+def run_head(run: Run) -> dict[str, Any]:
+    """`RunDetailSerializer` without its steps: the run, its data, tasks, lineage and actions."""
     head = run.head or {}
     tasks = run.human_tasks.select_related("resumed_by").order_by("created_at", "pk")
     actions = actions_of(run)
@@ -220,12 +236,43 @@ def run_detail(run: Run) -> dict[str, Any]:
         "suspended": head.get("suspended") or [],
         "resume_labels": head.get("resume_labels") or {},
         "graph": run.graph,
-        "steps": steps_of(run),
         "human_tasks": [task_payload(task) for task in tasks],
         "lineage": links(run),
         "started_by": started_by(actions),
         "actions": actions,
     }
+
+
+def run_detail(run: Run) -> dict[str, Any]:
+    """`RunDetailSerializer`: everything the run page shows."""
+    return {**run_head(run), "steps": steps_of(run)}
+
+
+def step_outline(run: Run) -> dict[str, list[dict[str, Any]]]:
+    """Every step path's attempts without their input, output, error or traceback columns, in
+    `steps_of` order: what a drawing of the whole run needs (status, timings, error type, and
+    the record's `extra`: loop iteration, foreach items, suspension times)."""
+    rows = (
+        StepRecord.objects.filter(run=run)
+        .order_by("position", "path", "attempt")
+        .values_list(
+            "path", "attempt", "status", "started_at", "ended_at", "error_type", "seq", "extra"
+        )
+    )
+    outline: dict[str, list[dict[str, Any]]] = {}
+    for path, attempt, status, started, ended, error_type, seq, extra in rows:
+        outline.setdefault(path, []).append(
+            {
+                "attempt": attempt,
+                "status": status,
+                "started_at": started,
+                "ended_at": ended,
+                "error_type": error_type,
+                "seq": seq,
+                "extra": extra or {},
+            }
+        )
+    return outline
 
 
 def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:

@@ -27,8 +27,6 @@ from whitenoise.middleware import WhiteNoiseMiddleware
 # Served name -> file under node_modules. A name ending in "/" maps a directory of ES modules
 # that import each other by relative paths (only its .js and .css files are served).
 VENDOR: dict[str, str] = {
-    "vendor/cytoscape.mjs": "cytoscape/dist/cytoscape.esm.min.mjs",
-    "vendor/cytoscape-dagre.mjs": "cytoscape-dagre/dist/cytoscape-dagre.min.mjs",
     "vendor/jsoneditor.js": "@json-editor/json-editor/dist/jsoneditor.js",
     "vendor/jsondiffpatch/": "jsondiffpatch/lib/",
 }

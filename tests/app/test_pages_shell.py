@@ -28,9 +28,9 @@ def test_the_third_party_files_the_pages_load_are_served_under_vendor() -> None:
         "package.json",
         "package-lock.json",
         "README.md",
-        "node_modules/cytoscape/package.json",
+        "node_modules/jsondiffpatch/package.json",
         "vendor/jsondiffpatch/../../package.json",
-        "vendor/cytoscape/package.json",
+        "vendor/jsondiffpatch/package.json",
     ],
 )
 def test_nothing_else_of_the_frontend_directory_is_served(path: str) -> None:
@@ -45,7 +45,7 @@ def test_our_own_modules_and_stylesheet_are_served() -> None:
 
 def test_listing_names_only_servable_files() -> None:
     listed = {path for path, _ in FrontendFinder().list(None)}
-    assert "vendor/cytoscape.mjs" in listed
+    assert "vendor/jsoneditor.js" in listed
     assert not any(p.startswith("node_modules") or p.startswith("package") for p in listed)
 
 
@@ -106,7 +106,7 @@ def test_static_files_are_served_with_debug_on_and_off(db: None, settings, debug
     settings.DEBUG = debug
     settings.WHITENOISE_AUTOREFRESH = debug
 
-    response = client_for(None).get("/static/vendor/cytoscape.mjs")
+    response = client_for(None).get("/static/vendor/jsoneditor.js")
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/javascript")

@@ -29,6 +29,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "runs-cancel": {"POST": OPERATE},
     "run-rows": {"GET": VIEW},
     "run-detail": {"GET": VIEW},
+    "run-panel": {"GET": VIEW},
     "workflows": {"GET": VIEW},
     "workflow-detail": {"GET": VIEW, "POST": OPERATE},
     "inbox": {"GET": VIEW},

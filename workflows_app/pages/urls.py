@@ -12,6 +12,7 @@ urlpatterns = [
     path("runs/cancel/", runs.cancel_runs, name="runs-cancel"),
     path("runs/rows/", runs.run_rows, name="run-rows"),
     path("runs/<str:run_id>/", run.run_detail, name="run-detail"),
+    path("runs/<str:run_id>/panel/", run.run_panel_fragment, name="run-panel"),
     path("workflows/", workflows.workflow_list, name="workflows"),
     path("workflows/<path:workflow_id>/", workflows.workflow_detail, name="workflow-detail"),
     path("inbox/", inbox.inbox, name="inbox"),
