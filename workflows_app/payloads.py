@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.http import Http404
 
 from engines import RunNotFoundError
+from workflows_app import step_source
 from workflows_app.models import (
     SUMMARY_FIELDS,
     Event,
@@ -111,6 +112,7 @@ def workflow_detail(workflow: Any) -> dict[str, Any]:
     data = workflow_payload(workflow, run_counts([workflow.id])[workflow.id])
     recent = summaries().filter(workflow_id=workflow.id).order_by("-created_at", "-run_id")
     data["graph"] = workflow.graph()
+    data["sources"] = step_source.sources(workflow)
     data["recent_runs"] = [run.summary() for run in recent[:RECENT_RUNS]]
     return data
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engines import StepNotFoundError
-from workflows_app import payloads
+from workflows_app import payloads, registry, step_source
 from workflows_app.models import Run, path_of
 
 # Foreach items listed in the panel; the rest are counted (the timeline shows them all).
@@ -149,6 +149,17 @@ def _resume(
     }
 
 
+def _source(run: Run, key: str) -> step_source.StepSource | None:
+    """The step's source, when its workflow is registered here and sources are shown."""
+    if not step_source.enabled():
+        return None
+    try:
+        workflow = registry.get(run.workflow_id)
+    except registry.UnknownWorkflowError:
+        return None  # an imported run of a workflow this app does not have
+    return step_source.source_of(workflow, key)
+
+
 def step_panel(
     run: Run,
     key: str,
@@ -186,6 +197,7 @@ def step_panel(
             "concurrency": node.get("concurrency"),
         },
         "recorded": step is not None,
+        "source": _source(run, key),
     }
     if step is None:
         # In the graph but not reached (yet), or a branch arm that was not taken.
