@@ -444,21 +444,24 @@ def wait_for(run_id: str, timeout: float = 10.0) -> Run:
 # travel form, and loading a long run's records is most of its cost. A run is loaded again
 # when its stored seq moved on (a stopped run's records change only with new events).
 _SOURCE_CACHE_SIZE = 8
-_sources: dict[str, RunSnapshot] = {}
+_sources: dict[str, tuple[Any, RunSnapshot]] = {}
 _sources_lock = threading.Lock()
 
 
 def _source_of(run_id: str) -> RunSnapshot:
-    """Run `run_id` as stored, from the cache while its seq is the stored one (read-only)."""
-    seq = Run.objects.filter(pk=run_id).values_list("seq", flat=True).first()
+    """Run `run_id` as stored, from the cache while the stored row is the one it was loaded
+    from (same seq, row number and times; read-only)."""
+    stamp = (
+        Run.objects.filter(pk=run_id).values_list("seq", "number", "created_at", "updated_at")
+    ).first()
     with _sources_lock:
         found = _sources.get(run_id)
-    if found is not None and found.seq == seq:
-        return found
+    if found is not None and stamp is not None and found[0] == stamp:
+        return found[1]
     snap = _load(run_id)
     with _sources_lock:
         _sources.pop(run_id, None)
-        _sources[run_id] = snap
+        _sources[run_id] = (stamp, snap)
         while len(_sources) > _SOURCE_CACHE_SIZE:
             _sources.pop(next(iter(_sources)))
     return snap
