@@ -394,3 +394,26 @@ async def test_a_breakpoint_on_a_sleep_pauses_before_it_waits(engine: Any, calls
     result = await run.continue_run()
     assert result.status == "success"
     assert result.result == {"v": 2}
+
+
+async def test_a_branch_arm_that_paused_runs_on_continue_beside_the_arm_that_ran(
+    engine: Any, calls: Calls
+) -> None:
+    """Both arms were chosen: the one that ran is kept, the paused one runs when continued."""
+
+    def yes(ctx: StepContext) -> bool:
+        return True
+
+    wf = (
+        Workflow("bp-branch-both")
+        .branch([(yes, _counting("first", calls)), (yes, _counting("second", calls))])
+        .commit()
+    )
+    run = wf.create_run(engine=engine, run_id=_run_id("bp-branch-both"))
+    paused = await run.start(input_data={}, breakpoints=["second"])
+    assert (paused.paused_at, set(paused.steps)) == ([["second"]], {"first"})
+
+    result = await run.continue_run()
+    assert result.status == "success"
+    assert result.result == {"first": {"from": "first"}, "second": {"from": "second"}}
+    assert (calls["first"], calls["second"]) == (1, 1)
