@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.http import Http404
 
 from engines import RunNotFoundError
+from workflows_app import step_source
 from workflows_app.models import (
     SUMMARY_FIELDS,
     Event,
@@ -111,6 +112,7 @@ def workflow_detail(workflow: Any) -> dict[str, Any]:
     data = workflow_payload(workflow, run_counts([workflow.id])[workflow.id])
     recent = summaries().filter(workflow_id=workflow.id).order_by("-created_at", "-run_id")
     data["graph"] = workflow.graph()
+    data["sources"] = step_source.sources(workflow)
     data["recent_runs"] = [run.summary() for run in recent[:RECENT_RUNS]]
     return data
 
@@ -235,6 +237,9 @@ def run_head(run: Run) -> dict[str, Any]:
         "context": run.context,
         "suspended": head.get("suspended") or [],
         "resume_labels": head.get("resume_labels") or {},
+        "paused_at": head.get("paused_at") or [],
+        "breakpoints": head.get("breakpoints") or [],
+        "per_step": bool(head.get("per_step", False)),
         "graph": run.graph,
         "human_tasks": [task_payload(task) for task in tasks],
         "lineage": links(run),
@@ -272,14 +277,51 @@ def step_outline(run: Run) -> dict[str, list[dict[str, Any]]]:
                 "extra": extra or {},
             }
         )
+    for tries in outline.values():
+        began_at(tries)
     return outline
 
 
-def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
-    """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first."""
+def began_at(tries: list[dict[str, Any]]) -> None:
+    """Set each attempt's `began_at`: a retried attempt's own start; the last row (the step's
+    record, whose start is the first attempt's) began when the retry before it was due (or,
+    in runs recorded before retries said when, when that attempt failed)."""
+    previous: float | None = None
+    last = len(tries) - 1
+    for index, attempt in enumerate(tries):
+        own = attempt["started_at"] if index < last or attempt["attempt"] == 1 else None
+        attempt["began_at"] = own if own is not None else (previous or attempt["started_at"])
+        previous = (attempt.get("extra") or {}).get("retry_at") or attempt["ended_at"]
+
+
+def events_page(
+    run_id: str,
+    after_seq: int,
+    limit: int,
+    *,
+    kinds: list[str] | None = None,
+    step: str | None = None,
+) -> dict[str, Any]:
+    """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first; only
+    those of the types `kinds` and of the step path `step` when given."""
     last, number = _seq_and_number(run_id)
-    rows = list(Event.objects.of_run(number, after_seq).order_by("id")[: limit + 1])
+    found = Event.objects.of_run(number, after_seq)
+    if kinds is not None:
+        found = found.filter(type__in=kinds)
+    if step is not None:
+        found = found.filter(path=step)
+    rows = list(found.order_by("id")[: limit + 1])
     events = [event.as_dict() for event in rows[:limit]]
+    if (kinds is not None or step is not None) and not events:
+        # Nothing matches up to the run's last event: the cursor moves there.
+        return {
+            "run_id": run_id,
+            "after_seq": after_seq,
+            "last_seq": last,
+            "run_seq": last,
+            "has_more": False,
+            "events": [],
+        }
     return {
         "run_id": run_id,
         "after_seq": after_seq,

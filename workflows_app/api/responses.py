@@ -163,6 +163,15 @@ class RunDetailSerializer(RunSummarySerializer):
     context = JSONObject()
     suspended = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
     resume_labels = JSONObject()
+    paused_at = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Paths of the steps a paused run stopped before (a foreach item's steps "
+        "under `step[index]`).",
+    )
+    breakpoints = serializers.ListField(
+        child=serializers.CharField(), help_text="Step ids or paths the run pauses before."
+    )
+    per_step = serializers.BooleanField(help_text="True while the run goes one step at a time.")
     graph = JSONObject()
     steps = StepSerializer(many=True)
     human_tasks = HumanTaskSerializer(many=True)
@@ -240,6 +249,9 @@ class RunSnapshotSerializer(serializers.Serializer[Any]):
     updated_at = serializers.FloatField()
     started_at = serializers.FloatField(allow_null=True)
     finished_at = serializers.FloatField(allow_null=True)
+    breakpoints = serializers.ListField(child=serializers.CharField())
+    per_step = serializers.BooleanField()
+    paused_at = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
 
 
 class LineageSerializer(serializers.Serializer[Any]):
@@ -274,10 +286,23 @@ class WorkflowSerializer(serializers.Serializer[Any]):
     run_counts = RunCountsSerializer()
 
 
+class StepSourceSerializer(serializers.Serializer[Any]):
+    """Where a step's function is written, and its code."""
+
+    file = serializers.CharField(help_text="Relative to the project (or its import root).")
+    line = serializers.IntegerField(help_text="First line of the function, from 1.")
+    code = serializers.CharField()
+
+
 class WorkflowDetailSerializer(WorkflowSerializer):
     """A registered workflow with its graph and latest runs."""
 
     graph = JSONObject(help_text="Entries, nodes, edges and every step's JSON Schemas.")
+    sources = serializers.DictField(
+        child=StepSourceSerializer(),
+        help_text="Each step's source by dotted path (empty with STEPBACK_SHOW_SOURCE off; "
+        "a step whose source cannot be read has none).",
+    )
     recent_runs = RunSummarySerializer(many=True)
 
 
