@@ -8,6 +8,8 @@ import { EventStore } from "./event-store.js";
 import { EventLog } from "./events.js";
 import { RunGraph } from "./graph.js";
 import { RunHeader } from "./header.js";
+import { Scrubber } from "./scrubber.js";
+import { bindRunShortcuts } from "./shortcuts.js";
 import { RunState, inside, nodeKeyOf } from "./state.js";
 import { StepPanel } from "./step-panel.js";
 import { Timeline } from "./timeline.js";
@@ -62,6 +64,12 @@ export function mount(main) {
       select(question, null, "resume");
     },
   });
+  const scrubbing = main.querySelector("[data-scrubber]");
+  if (scrubbing) {
+    widgets.scrubber = new Scrubber(scrubbing, { live: state, graph: data.graph, urls: data.urls, store, widgets });
+    if (data.at) widgets.scrubber.moveTo(data.at);
+  }
+  bindRunShortcuts({ runId, widgets, select, selected: () => selected });
   fillStepChoices(main, state);
   bindFind(main, state, select);
   if (selected) {
@@ -78,6 +86,7 @@ export function mount(main) {
     const changed = state.applyAll(events);
     store.append(events);
     widgets.events.update(true);
+    if (widgets.scrubber) widgets.scrubber.grow();
     if (!changed.size) return;
     widgets.graph.update(changed);
     widgets.timeline.update(true);
@@ -87,7 +96,7 @@ export function mount(main) {
     // brings along.
     const mine = (key) => key && (key === selected || inside(selected, key) || nodeKeyOf(key) === selected);
     const touched = changed.has("") || (selected !== null && [...changed].some(mine));
-    if (touched && !refresh) {
+    if (touched && !refresh && !widgets.panel.at) {
       refresh = setTimeout(() => {
         refresh = null;
         widgets.panel.refresh();
