@@ -4,6 +4,7 @@
 // nothing is missed). One selection runs through all of them and the address (`?step=`).
 import { readJson } from "../widgets/dom.js";
 import { bindState, watchRun } from "../widgets/live.js";
+import { Debugger } from "./debug.js";
 import { EventStore } from "./event-store.js";
 import { EventLog } from "./events.js";
 import { RunGraph } from "./graph.js";
@@ -69,6 +70,13 @@ export function mount(main) {
     widgets.scrubber = new Scrubber(scrubbing, { live: state, graph: data.graph, urls: data.urls, store, widgets });
     if (data.at) widgets.scrubber.moveTo(data.at);
   }
+  const debugBar = main.querySelector("[data-debug-bar]");
+  if (debugBar) {
+    widgets.debug = new Debugger(debugBar, {
+      state, data, graph: widgets.graph, selected: () => selected,
+      onPaused: (key) => { if (!widgets.scrubber || widgets.scrubber.at === null) select(key); },
+    });
+  }
   bindRunShortcuts({ runId, widgets, select, selected: () => selected });
   fillStepChoices(main, state);
   bindFind(main, state, select);
@@ -90,7 +98,10 @@ export function mount(main) {
     if (!changed.size) return;
     widgets.graph.update(changed);
     widgets.timeline.update(true);
-    if (changed.has("")) widgets.header.update();
+    if (changed.has("")) {
+      widgets.header.update();
+      if (widgets.debug) widgets.debug.update();
+    }
     // The open panel is fetched again when its step (or anything inside it) changed.
     // A run event (a resume, a cancel) may also have added to who did what, which the panel
     // brings along.

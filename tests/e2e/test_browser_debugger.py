@@ -39,7 +39,7 @@ def test_operator_moves_the_scrubber_and_sees_an_earlier_state(
     expect(page).to_have_url(f"/runs/{run_id}/?step=ship_order&at={seq}")
     expect(run.node("price_order")).to_have_attribute("data-status", "success")
     expect(run.node("ship_order")).not_to_have_attribute("data-status", "success")
-    expect(run.panel.locator(f'[data-moment="{seq}"]')).to_be_attached()
+    expect(run.panel.locator(f'[data-at-seq="{seq}"]')).to_be_attached()
     expect(run.panel.locator('.chip[data-status="pending"]')).to_have_text("not run")
 
     # One event on with `]`: the next step has started.

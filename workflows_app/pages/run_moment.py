@@ -9,13 +9,38 @@ change once a later attempt has begun.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows_app import history, payloads, snapshots
 from workflows_app.models import Run, StepRecord, path_of
 
+if TYPE_CHECKING:
+    from engines.core.events import Event
+
 # The head fields a moment replaces in `payloads.run_head` (the rest do not change in a run).
 MOMENT_HEAD = ("status", "state", "result", "error", "traceback", "finished_at", "updated_at")
+
+
+# Events replayed after the stored snapshot at most (snapshots are stored at every write).
+MAX_CATCH_UP = 5000
+RUN_STATUS = {
+    "run.started": "running",
+    "run.succeeded": "success",
+    "run.failed": "failed",
+    "run.canceled": "canceled",
+    "run.suspended": "suspended",
+    "run.paused": "paused",
+}
+STEP_STATUS = {
+    "step.started": "running",
+    "step.succeeded": "success",
+    "step.failed": "failed",
+    "step.canceled": "canceled",
+    "step.suspended": "suspended",
+    "step.resumed": "running",
+    "step.waiting": "waiting",
+    "step.retrying": "running",
+}
 
 
 class NoMoment(LookupError):
@@ -35,11 +60,70 @@ def parse_at(raw: str | None, run: Run) -> int | None:
 
 
 def folded(run: Run, seq: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The head and step records (JSON) of `run` at `seq`."""
+    """The head and step records (JSON) of `run` at `seq`: the stored snapshot at or before
+    it, moved on by the events after it (a write may store several events at once)."""
     try:
-        return history.fold_at(run.number, seq, run._state.db or "default")
-    except LookupError as error:
-        raise NoMoment(f"Run {run.run_id!r} has nothing stored at or before seq {seq}.") from error
+        head, records = history.fold_at(run.number, seq, run._state.db or "default")
+    except LookupError:
+        head, records = {"status": "pending", "state": {}, "seq": 0}, {}
+    stored = int(head.get("seq") or 0)
+    if stored < seq:
+        if seq - stored > MAX_CATCH_UP:
+            raise NoMoment(f"Run {run.run_id!r} has no snapshot near seq {seq}.")
+        advance(head, records, run.events_after(stored, seq - stored))
+        head["seq"] = seq
+    return head, records
+
+
+def advance(head: dict[str, Any], records: dict[str, Any], events: list[Event]) -> None:
+    """Move a moment's head and step records on by `events` (in seq order), in place: the
+    statuses, inputs, outputs, errors and times those events carry."""
+    for event in events:
+        payload = event.payload or {}
+        status = RUN_STATUS.get(event.type)
+        if status is not None:
+            head["status"] = status
+            head["updated_at"] = event.ts
+            if event.type == "run.succeeded":
+                head["result"] = payload.get("result")
+            elif event.type == "run.failed":
+                head["error"] = payload.get("error")
+            if status in ("success", "failed", "canceled"):
+                head["finished_at"] = event.ts
+            continue
+        step = STEP_STATUS.get(event.type)
+        if step is None or not event.path:
+            continue
+        key = ".".join(event.path)
+        record = dict(records.get(key) or {"status": "pending"})
+        record["status"] = step
+        if event.type == "step.started":
+            record = {"status": step, "payload": payload.get("input"), "started_at": event.ts}
+            record["attempts"] = 1
+            if payload.get("iteration") is not None:
+                record["iteration"] = payload["iteration"]
+        elif event.type in ("step.succeeded", "step.failed", "step.canceled"):
+            record["ended_at"] = event.ts
+            if "output" in payload:
+                record["output"] = payload["output"]
+            if payload.get("error") is not None:
+                record["error"] = payload["error"]
+            if payload.get("state_delta"):
+                record["state_delta"] = payload["state_delta"]
+                head["state"] = {**(head.get("state") or {}), **payload["state_delta"]}
+        elif event.type == "step.retrying":
+            record["attempts"] = int(payload.get("attempt") or 1)
+            record["error"] = payload.get("error")
+        elif event.type == "step.suspended":
+            record["suspend_payload"] = payload.get("suspend_payload")
+            record["labels"] = payload.get("labels") or []
+            record["suspended_at"] = event.ts
+        elif event.type == "step.resumed":
+            record["resume_payload"] = payload.get("resume_payload")
+            record["resumed_at"] = event.ts
+        elif event.type == "step.waiting":
+            record["wake_at"] = payload.get("wake_at")
+        records[key] = record
 
 
 def head_at(run: Run, head: dict[str, Any]) -> dict[str, Any]:
