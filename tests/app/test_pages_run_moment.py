@@ -57,7 +57,8 @@ def test_a_step_while_it_ran_shows_its_input_and_no_output(viewer: User) -> None
     assert 'data-status="running"' in html
     assert "SO-3" in html  # its input
     live = panel(viewer, run, step="ship_order")
-    assert 'data-status="success"' in live and "data-at-seq" not in live
+    assert 'data-status="success"' in live
+    assert "data-at-seq" not in live
 
 
 def test_the_run_panel_shows_the_run_status_of_the_moment(viewer: User) -> None:

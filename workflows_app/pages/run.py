@@ -45,7 +45,7 @@ MODULES = tuple(
         "run/page", "run/state", "run/graph", "run/timeline", "run/events", "run/event-store",
         "run/step-panel", "run/header", "widgets/graph", "widgets/graph-layout", "widgets/live",
         "widgets/dom", "widgets/api", "widgets/status", "widgets/time", "widgets/json-view",
-        "run/scrubber", "run/shortcuts", "run/debug", "run/source", "widgets/keys",
+        "run/scrubber", "run/shortcuts", "run/debug", "widgets/keys",
     )
 )  # fmt: skip
 
