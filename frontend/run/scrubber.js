@@ -129,24 +129,39 @@ export class Scrubber {
     }
     if (!base) {
       const kept = this._nearestKept(target);
-      if (kept !== null) base = MomentState.fromSnapshot(this.snapshots.get(kept), this.graph);
+      // A kept snapshot close behind: its events are here, or one read of a page brings them
+      // (and serves the moves after).
+      if (kept !== null) {
+        if (!this.store.has(kept + 1, target)) await this.store.ensure(kept + 1, target);
+        base = MomentState.fromSnapshot(this.snapshots.get(kept), this.graph);
+      }
     }
     if (!base) {
+      // A jump: the snapshot at the moment itself (nothing to replay), and in the background
+      // one a little earlier, for the moves back that usually follow.
       const snapshot = target <= this.none ? null : await this._snapshot(target);
       base = snapshot ? MomentState.fromSnapshot(snapshot, this.graph) : emptyMoment(this.live, this.graph);
-    }
-    if (base.seq < target) {
-      await this.store.ensure(base.seq + 1, target);
-      for (let seq = base.seq + 1; seq <= target; seq += 1) {
-        const event = this.store.get(seq);
-        if (event) base.apply(event);
+      const earlier = Math.max(target - REPLAY / 2, 1);
+      if (snapshot && earlier < snapshot.seq && this._nearestKept(earlier) === null && earlier > this.none) {
+        this._snapshot(earlier).catch(() => {});
       }
+      if (base.seq < target) await this.store.ensure(base.seq + 1, target);
+    }
+    for (let seq = base.seq + 1; seq <= target; seq += 1) {
+      const event = this.store.get(seq);
+      if (event) base.apply(event);
     }
     base.seq = target;
     base.run.seq = target;
     const event = this.store.get(target);
     base.until = event ? event.ts : toSeconds(base.run.updated_at);
     base.invalidateRows();
+    if (!event) {
+      // The readout names the event once its page is read (the moment is drawn meanwhile).
+      this.store.ensure(target, target).then(() => {
+        if (this.at === target) this._show();
+      }).catch(() => {});
+    }
     return base;
   }
 
