@@ -3,6 +3,7 @@
 from engines.core.context import StepContext
 from engines.core.engine import Engine
 from engines.core.errors import (
+    BreakpointError,
     DefinitionError,
     InvalidRunStateError,
     NonRetryableError,
@@ -24,6 +25,7 @@ from engines.default import DefaultEngine
 from engines.storage import InMemoryStorage, RunPage, RunSummary, Storage
 
 __all__ = [
+    "BreakpointError",
     "DefaultEngine",
     "DefinitionError",
     "Engine",

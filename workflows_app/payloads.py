@@ -235,6 +235,9 @@ def run_head(run: Run) -> dict[str, Any]:
         "context": run.context,
         "suspended": head.get("suspended") or [],
         "resume_labels": head.get("resume_labels") or {},
+        "paused_at": head.get("paused_at") or [],
+        "breakpoints": head.get("breakpoints") or [],
+        "per_step": bool(head.get("per_step", False)),
         "graph": run.graph,
         "human_tasks": [task_payload(task) for task in tasks],
         "lineage": links(run),
@@ -275,11 +278,34 @@ def step_outline(run: Run) -> dict[str, list[dict[str, Any]]]:
     return outline
 
 
-def events_page(run_id: str, after_seq: int, limit: int) -> dict[str, Any]:
-    """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first."""
+def events_page(
+    run_id: str,
+    after_seq: int,
+    limit: int,
+    *,
+    kinds: list[str] | None = None,
+    step: str | None = None,
+) -> dict[str, Any]:
+    """`EventPageSerializer`: up to `limit` events after `after_seq`, oldest first; only
+    those of the types `kinds` and of the step path `step` when given."""
     last, number = _seq_and_number(run_id)
-    rows = list(Event.objects.of_run(number, after_seq).order_by("id")[: limit + 1])
+    found = Event.objects.of_run(number, after_seq)
+    if kinds is not None:
+        found = found.filter(type__in=kinds)
+    if step is not None:
+        found = found.filter(path=step)
+    rows = list(found.order_by("id")[: limit + 1])
     events = [event.as_dict() for event in rows[:limit]]
+    if (kinds is not None or step is not None) and not events:
+        # Nothing matches up to the run's last event: the cursor moves there.
+        return {
+            "run_id": run_id,
+            "after_seq": after_seq,
+            "last_seq": last,
+            "run_seq": last,
+            "has_more": False,
+            "events": [],
+        }
     return {
         "run_id": run_id,
         "after_seq": after_seq,

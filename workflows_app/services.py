@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ from engines.core.engine import Execution
 from engines.core.fork import downstream_paths, prepare_time_travel, validate_fork_input
 from engines.core.prepare import (
     normalize_path,
+    prepare_paused_continue,
     prepare_restart,
     prepare_resume,
     prepare_start,
@@ -227,13 +228,22 @@ def start_run(
     context: dict[str, Any] | None = None,
     resource_id: str | None = None,
     user: Any = None,
+    breakpoints: Sequence[str] | None = None,
+    per_step: bool = False,
+    rerun_of: str | None = None,
 ) -> Run:
-    """Start a run of a registered workflow; the returned row exists (pending, or further)."""
+    """Start a run of a registered workflow; the returned row exists (pending, or further).
+    It pauses before each step `breakpoints` name, and with `per_step` after every step;
+    `rerun_of` names the run it re-runs (in the audit)."""
     workflow = get_workflow(workflow_id)
     if resource_id is not None and not isinstance(resource_id, str):
         raise ValidationError("Invalid run:", [{"path": "resource_id", "message": "not a string"}])
     _check_json(
-        input=input_data, initial_state=initial_state, context=context, resource_id=resource_id
+        input=input_data,
+        initial_state=initial_state,
+        context=context,
+        resource_id=resource_id,
+        breakpoints=breakpoints,
     )
     execution = _sync(
         prepare_start,
@@ -245,11 +255,36 @@ def start_run(
         initial_state,
         context,
         _now(),
+        bool(per_step),
+        breakpoints,
     )
     execution.snapshot.status = "pending"  # the engine marks it running when it begins
     _store(execution)
-    audit.record(execution.snapshot.run_id, RunAction.START, user, _now())
+    audit.record(execution.snapshot.run_id, RunAction.START, user, _now(), rerun_of=rerun_of)
     return _submit(workflow, execution)
+
+
+def rerun(
+    run_id: str,
+    *,
+    breakpoints: Sequence[str] | None = None,
+    per_step: bool = False,
+    user: Any = None,
+) -> Run:
+    """Start a new run of the same workflow with the run's input, initial state, context and
+    resource id (the audit names the run it re-runs)."""
+    source = _load(run_id)
+    return start_run(
+        source.workflow_id,
+        source.input,
+        initial_state=source.initial_state,
+        context=source.context,
+        resource_id=source.resource_id,
+        user=user,
+        breakpoints=breakpoints,
+        per_step=per_step,
+        rerun_of=run_id,
+    )
 
 
 def resume_run(
@@ -260,10 +295,12 @@ def resume_run(
     label: str | None = None,
     for_each_index: int | None = None,
     user: Any = None,
+    breakpoints: Sequence[str] | None = None,
+    per_step: bool = False,
 ) -> Run:
     """Resume a suspended step (or continue a paused run); who answered, and with what, goes on
-    the human task the resume closes."""
-    _check_json(data=resume_data, step=step, label=label)
+    the human task the resume closes. `breakpoints` replace the run's (None keeps them)."""
+    _check_json(data=resume_data, step=step, label=label, breakpoints=breakpoints)
     _, workflow = _run_and_workflow(run_id)
     with _prepare_lock:
         _refuse_if_busy(run_id)
@@ -277,10 +314,39 @@ def resume_run(
             label,
             for_each_index,
             None,
-            False,
+            bool(per_step),
+            breakpoints,
         )
         _store(execution)
         _audit(run_id, execution, label, user)
+    return _submit(workflow, execution)
+
+
+CONTINUE_MODES = ("continue", "next")
+
+
+def continue_run(
+    run_id: str,
+    mode: str = "continue",
+    *,
+    breakpoints: Sequence[str] | None = None,
+    user: Any = None,
+) -> Run:
+    """Continue a paused run: `continue` to the next breakpoint (or the end), `next` by one
+    step. A run that is not paused is refused (409); `breakpoints` replace the run's."""
+    if mode not in CONTINUE_MODES:
+        raise ValidationError(
+            "Invalid continue:", [{"path": "mode", "message": "must be 'continue' or 'next'"}]
+        )
+    _check_json(breakpoints=breakpoints)
+    _, workflow = _run_and_workflow(run_id)
+    with _prepare_lock:
+        _refuse_if_busy(run_id)
+        execution = _sync(
+            prepare_paused_continue, workflow, engine(), run_id, mode == "next", breakpoints
+        )
+        _store(execution)
+        audit.record(run_id, RunAction.RESUME, user, _now(), mode=mode)
     return _submit(workflow, execution)
 
 
@@ -336,9 +402,17 @@ def cancel_run(run_id: str, *, user: Any = None) -> Run:
     return row if executing else get_run(run_id)
 
 
-def restart_run(run_id: str, *, user: Any = None) -> Run:
+def restart_run(
+    run_id: str,
+    *,
+    user: Any = None,
+    breakpoints: Sequence[str] | None = None,
+    per_step: bool | None = None,
+) -> Run:
     """Re-run an interrupted run (left running by a stopped process) from its last snapshot;
-    a run another live process executes is refused."""
+    a run another live process executes is refused. The run keeps its breakpoints and
+    per-step mode unless given."""
+    _check_json(breakpoints=breakpoints)
     row, workflow = _run_and_workflow(run_id)
     with _prepare_lock:
         _refuse_if_busy(run_id)
@@ -350,7 +424,7 @@ def restart_run(run_id: str, *, user: Any = None) -> Run:
                 f"Run {run_id!r} is executing in {processes.describe(owner)}; it can be "
                 "restarted once it stops or is interrupted"
             )
-        execution = _sync(prepare_restart, workflow, engine(), run_id)
+        execution = _sync(prepare_restart, workflow, engine(), run_id, breakpoints, per_step)
         _store(execution)
         audit.record(run_id, RunAction.RESTART, user, _now())
     return _submit(workflow, execution)
@@ -378,9 +452,15 @@ class _Fork:
         input_data: Any,
         outputs: dict[str, Any] | None,
         reuse: Iterable[Any],
+        breakpoints: Sequence[str] | None = None,
+        per_step: bool = False,
     ) -> None:
         named = [reuse] if isinstance(reuse, str) else list(reuse or ())
-        _check_json(step=step, input=input_data, outputs=outputs, reuse=named)
+        _check_json(
+            step=step, input=input_data, outputs=outputs, reuse=named, breakpoints=breakpoints
+        )
+        self.breakpoints = breakpoints
+        self.per_step = bool(per_step)
         _, self.workflow = _run_and_workflow(run_id)
         # What the caller sent, shown back by the preview even when it is refused.
         self.sent_input = input_data
@@ -419,6 +499,8 @@ class _Fork:
                 context=overrides,
                 reuse=self.reuse,
                 now=_now(),
+                breakpoints=self.breakpoints,
+                per_step=self.per_step,
             )
 
         return _sync(prepare)
@@ -472,12 +554,15 @@ def time_travel(
     outputs: dict[str, Any] | None = None,
     reuse: Iterable[Any] = (),
     user: Any = None,
+    breakpoints: Sequence[str] | None = None,
+    per_step: bool = False,
 ) -> Run:
     """Re-execute a run from `step` as a new linked run (`parent_run_id`, `fork_step`), with an
-    edited input for that step, edited outputs of earlier steps, downstream steps reused."""
+    edited input for that step, edited outputs of earlier steps, downstream steps reused; the
+    new run pauses at `breakpoints` (and after each step with `per_step`)."""
     with _prepare_lock:
         _refuse_if_busy(run_id)
-        fork = _Fork(run_id, step, input_data, outputs, reuse)
+        fork = _Fork(run_id, step, input_data, outputs, reuse, breakpoints, per_step)
         if fork.errors:
             raise ValidationError("Invalid time travel:", fork.errors)
         _store(fork.execution)

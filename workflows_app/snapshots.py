@@ -70,10 +70,11 @@ HOT_HEAD: dict[str, Any] = {
     "traceback": None,
     "suspended": [],
     "resume_labels": {},
+    "paused_at": [],
     "updated_at": 0.0,
     "finished_at": None,
 }
-_HOT_TEXTS = {"state": "{}", "suspended": "[]", "resume_labels": "{}"}
+_HOT_TEXTS = {"state": "{}", "suspended": "[]", "resume_labels": "{}", "paused_at": "[]"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ def head_parts(snapshot: RunSnapshot) -> HeadParts:
         "traceback": None if snapshot.traceback is None else dumps(snapshot.traceback),
         "suspended": dumps(snapshot.suspended),
         "resume_labels": dumps(snapshot.resume_labels),
+        "paused_at": dumps(snapshot.paused_at),
         "updated_at": repr(float(snapshot.updated_at)),
         "finished_at": None if snapshot.finished_at is None else repr(snapshot.finished_at),
     }
@@ -126,6 +128,8 @@ def head_parts(snapshot: RunSnapshot) -> HeadParts:
             "fork_step": snapshot.fork_step,
             "created_at": snapshot.created_at,
             "started_at": snapshot.started_at,
+            "breakpoints": snapshot.breakpoints,
+            "per_step": snapshot.per_step,
         }
     )
     cold = cold[:-1] + f',"input":{columns["input"] or "null"},"context":{columns["context"]}}}'

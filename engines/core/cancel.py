@@ -50,6 +50,7 @@ async def cancel_in_storage(
     snap.status = "canceled"
     snap.suspended = []
     snap.resume_labels = {}
+    snap.paused_at = []
     snap.finished_at = now
     recorder.emit(RUN_CANCELED, (), payloads.run_canceled())
     await recorder.commit()

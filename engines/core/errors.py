@@ -28,6 +28,11 @@ class ValidationError(WorkflowError):
         self.summary = message
 
 
+class BreakpointError(ValidationError):
+    """Raised when a breakpoint is not a string naming a step of the workflow; `errors` holds
+    one entry per bad breakpoint (path `breakpoints.<index>`)."""
+
+
 class RunNotFoundError(WorkflowError):
     """Raised when a run id has no stored snapshot."""
 

@@ -72,7 +72,10 @@ async def run_foreach(
             return SUSPENDED
         input_data = rec.payload
     resuming = action is Replay.RESUME
-    if not interp.take_budget():
+    nested_items = isinstance(step, Workflow)
+    fresh = rec is None or rec.started_at is None
+    # A foreach of a nested workflow, once started, leaves pausing to its items' steps.
+    if (fresh or not nested_items) and interp.pause_before(path, fresh, not nested_items):
         return PAUSED
     if interp.cancel.is_set:
         return CANCELED
@@ -132,6 +135,7 @@ class ForeachRun:
         self.completed = sum(1 for s in self.states if s is not None and s.status == "success")
         self.stop = False
         self.handed_off = False
+        self.paused = False
         self.bailed: list[Any] = []
         self._changed = False
         self._clean_until = 0
@@ -254,6 +258,12 @@ class ForeachRun:
             self._changed = True
             self.handed_off = self.stop = True
             return
+        if done.status == "paused":
+            # The item's steps paused: it runs on when the run continues; no new items start.
+            self.states[index] = record
+            self._changed = True
+            self.paused = self.stop = True
+            return
         self._finished(index, record, done.status == "bailed")
 
     def _finished(self, index: int, record: StepResult, bailed: bool) -> None:
@@ -309,6 +319,9 @@ class ForeachRun:
             done = Attempted("canceled", attempts=1)
         elif self.handed_off:
             done = Attempted(HANDED_OFF_STATUS)
+        elif self.paused and "suspended" not in statuses:
+            interp.snap.steps[key] = running.evolve(status="paused")
+            return PAUSED
         elif "suspended" in statuses or None in statuses or "paused" in statuses:
             # Item labels stay on the item records, where resume_labels() finds their index.
             first = next((s for s in states if s is not None and s.status == "suspended"), None)

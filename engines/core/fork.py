@@ -8,11 +8,12 @@ except the steps in `reuse`, whose recorded outputs are replayed. The source run
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engines.core import events as ev
 from engines.core import payloads
+from engines.core.breakpoints import check_breakpoints
 from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import InvalidRunStateError, ValidationError, WorkflowError
 from engines.core.events import Event
@@ -314,6 +315,7 @@ async def prepare_time_travel(
     per_step: bool = False,
     reuse: Iterable[Any] | None = None,
     now: float | None = None,
+    breakpoints: Sequence[str] | None = None,
 ) -> Execution:
     """The execution of a time travel of run `run_id` to `step`, validated, writing nothing.
 
@@ -327,6 +329,7 @@ async def prepare_time_travel(
     if not target:
         raise WorkflowError("time_travel needs the step to re-execute from")
     require_step(workflow, target)
+    points = check_breakpoints(workflow, breakpoints)
     source = await engine.storage.load(run_id)
     if source is not None:
         if source.workflow_id != workflow.id:
@@ -387,6 +390,8 @@ async def prepare_time_travel(
         created_at=now,
         started_at=now,
         seq=0 if has_history or source is None else source.seq,
+        breakpoints=points,
+        per_step=per_step,
     )
     origin = payloads.fork_origin(
         snap.parent_run_id,

@@ -39,8 +39,20 @@ The surface helpers use
 `foreach`, `loops`, `nested` and `sleep` (the modules running those entries) use only: `snap`,
 `recorder`, `cancel`, `clock`, `leaf`, `waits`, `resume`, `run_flow()`, `run_node()`,
 `targets()`,
-`resume_data()`, `budget_left()`, `take_budget()`, `end_step()`, `plain_context()`
+`resume_data()`, `pause_before()`, `end_step()`, `plain_context()`
 and `condition()`.
+
+Pauses (breakpoints and per-step mode)
+--------------------------------------
+Before it starts a step (a leaf, a nested workflow, a foreach, a sleep) the walk asks
+`pause_before()`: a step a breakpoint names (`engines.core.breakpoints`) that has not started
+yet, or any step once per-step mode has run its one step, is not started; its path goes into
+`paused_at` and the walk's outcome there is `paused` (siblings in a parallel block, and other
+items of a foreach batch, still run to their own stop). A paused step leaves no record: the
+walk that continues the run reaches it again the same way (a branch keeps the arms it chose,
+a loop its iteration: a loop pauses before forgetting the previous iteration's body). The
+continuing execution runs the steps of the stored `paused_at` without pausing on them again,
+once each, then stops at the next breakpoint (or, in per-step mode, after one more step).
 """
 
 from __future__ import annotations
@@ -50,6 +62,7 @@ from typing import Any
 
 from engines.core import events as ev
 from engines.core import foreach, loops, nested, payloads, sleep
+from engines.core.breakpoints import Breakpoints
 from engines.core.calls import call_quick
 from engines.core.context import CancelToken, RunEnv, StepContext
 from engines.core.eager import gather_eager, run_eager
@@ -119,6 +132,10 @@ class Interpreter:
         # Resume data that answers a step downstream of a time-travel target, once.
         self.answer = execution.resume if execution.resume and execution.resume.downstream else None
         self.budget: int | None = 1 if execution.per_step else None
+        self.breakpoints = Breakpoints(self.snap.breakpoints)
+        # The steps the previous execution paused before: this one runs them, once each.
+        self.skip: set[str] = {path_key(p) for p in self.snap.paused_at}
+        self.paused_at: list[list[str]] = []
         self.env = RunEnv(
             self.snap.run_id,
             self.snap.resource_id,
@@ -145,6 +162,8 @@ class Interpreter:
         snap.status = "running"
         snap.started_at = snap.started_at or now
         snap.finished_at = None
+        snap.per_step = execution.per_step
+        snap.paused_at = []
         resume = self.resume
         payload = payloads.run_started(
             execution.mode,
@@ -201,6 +220,8 @@ class Interpreter:
         snap.status = status  # type: ignore[assignment]
         snap.suspended = suspended_paths(snap.steps) if status == "suspended" else []
         snap.resume_labels = resume_labels(snap.steps) if status == "suspended" else {}
+        # A suspended run keeps its pauses too: the resume runs those steps without pausing.
+        snap.paused_at = self.paused_at if status in ("paused", "suspended") else []
         if status in ("success", "failed", "canceled"):
             snap.finished_at = self.clock()
         end: Any
@@ -213,7 +234,7 @@ class Interpreter:
         elif status == "canceled":
             end = payloads.run_canceled()
         else:
-            end = payloads.run_paused()
+            end = payloads.run_paused(snap.paused_at)
         self.recorder.emit(ev.RUN_STATUS_EVENTS[status], (), end)
         await self.recorder.commit()
 
@@ -266,6 +287,9 @@ class Interpreter:
             if (r := self.snap.steps.get(self._key(scope, s.id))) is not None
             and r.status != "skipped"
         ]
+        if not recorded and self.skip:
+            # Arms that paused before they started were chosen too.
+            recorded = [s for s in entry.steps if self._key(scope, s.id) in self.skip]
         if recorded:
             # Arms chosen before a suspension or crash stay chosen; conditions are not re-run.
             selected = recorded
@@ -286,9 +310,15 @@ class Interpreter:
     # -- single nodes -------------------------------------------------------------------------
 
     async def run_node(
-        self, scope: Scope, step: StepLike, input_data: Any, iteration: int | None = None
+        self,
+        scope: Scope,
+        step: StepLike,
+        input_data: Any,
+        iteration: int | None = None,
+        pause_checked: bool = False,
     ) -> Outcome:
-        """Run a step or nested workflow as the replay rule says for its record."""
+        """Run a step or nested workflow as the replay rule says for its record
+        (`pause_checked`: the caller already asked `pause_before` for it)."""
         prefix = scope.prefix
         if prefix:
             path = (*prefix, step.id)
@@ -319,11 +349,15 @@ class Interpreter:
                 resume_data = self.resume_data(scope)
             else:
                 iteration = rec.iteration or iteration
+        fresh = rec is None or rec.started_at is None
         if isinstance(step, Workflow):
+            # A nested workflow pauses only before it starts; once started, its steps decide.
+            if fresh and not pause_checked and self.pause_before(path, True, takes_step=False):
+                return PAUSED
             return await nested.run_nested(
                 self, scope, step, path, key, rec, input_data, action, iteration
             )
-        if self.budget is not None and not self.take_budget():
+        if not pause_checked and self.pause_before(path, fresh):
             return PAUSED
         if self.cancel.is_set:
             return CANCELED
@@ -423,18 +457,30 @@ class Interpreter:
             return scope.forced_resume[0]
         return self.resume.data if self.resume is not None else None
 
-    def budget_left(self) -> bool:
-        """False in per-step mode once its one step has been taken."""
-        return self.budget is None or self.budget > 0
-
-    def take_budget(self) -> bool:
-        """In per-step mode, use up the one step it runs; False once it is used."""
-        if self.budget is None:
-            return True
-        if self.budget <= 0:
+    def pause_before(self, path: tuple[str, ...], fresh: bool, takes_step: bool = True) -> bool:
+        """True when the walk stops before the step at `path` (recorded in `paused_at`):
+        a breakpoint names it and it has not started (`fresh`), or per-step mode has run its
+        one step. A step the previous execution paused before is run, once, whatever the
+        breakpoints say. `takes_step=False` (a nested workflow, a foreach of one) uses no
+        per-step budget: its own steps do."""
+        key = path_key(path)
+        budget = self.budget
+        if key in self.skip:
+            self.skip.discard(key)
+            if takes_step and budget is not None and budget > 0:
+                self.budget = budget - 1
             return False
-        self.budget -= 1
-        return True
+        if fresh and self.breakpoints.matches(path):
+            self.paused_at.append(list(path))
+            return True
+        if budget is None:
+            return False
+        if budget <= 0:
+            self.paused_at.append(list(path))
+            return True
+        if takes_step:
+            self.budget = budget - 1
+        return False
 
     def plain_context(self, scope: Scope, input_data: Any, iteration: int | None) -> StepContext:
         """The context of a condition, a map function or a sleep function."""

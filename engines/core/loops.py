@@ -2,7 +2,8 @@
 
 A loop keeps one record for its body, replaced at each iteration (with `iteration`), and marks
 it `loop_done` when the condition ends the loop, so a later walk reuses the loop's output
-instead of asking the condition again.
+instead of asking the condition again. A run paused before the next iteration asks the
+condition again when it continues (the body's record is still the previous iteration's).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from engines.core import events as ev
 from engines.core import payloads
 from engines.core.error_codec import format_traceback
 from engines.core.graph import LoopEntry
-from engines.core.outcome import CANCELED, Outcome
+from engines.core.outcome import CANCELED, PAUSED, Outcome
 from engines.core.snapshot import key_path, path_key
+from engines.core.workflow import Workflow
 
 if TYPE_CHECKING:
     from engines.core.interpreter import Interpreter
@@ -51,9 +53,14 @@ async def run_loop(interp: Interpreter, scope: Scope, entry: LoopEntry, input_da
         if not again:
             steps[key] = steps[key].evolve(loop_done=True)
             return outcome
+        # Asked before the previous iteration is forgotten: a run paused here keeps that
+        # iteration's record (and output), so continuing it runs the next one from there.
+        path = (*scope.prefix, step.id)
+        if interp.pause_before(path, True, not isinstance(step, Workflow)):
+            return PAUSED
         iteration += 1
         _forget(interp, key)
-        outcome = await interp.run_node(scope, step, outcome.output, iteration)
+        outcome = await interp.run_node(scope, step, outcome.output, iteration, True)
 
 
 def _forget(interp: Interpreter, key: str) -> None:

@@ -41,8 +41,6 @@ async def run_nested(
     for its record `rec` (RUN, RESUME, RERUN or RESUME_AGAIN)."""
     if interp.cancel.is_set:
         return CANCELED
-    if not interp.budget_left():
-        return PAUSED  # per-step mode: nothing of the nested workflow starts
     now = interp.clock()
     if rec is not None:
         # Resumed, restarted or continued: the recorded input was validated already.
@@ -119,4 +117,6 @@ def nested_attempted(
         return Attempted("suspended", suspend_payload=payload, attempts=1)
     if outcome.status == HANDED_OFF_STATUS:
         return Attempted(HANDED_OFF_STATUS)
+    if outcome.status == "paused":
+        return Attempted("paused")  # a foreach item stopped at a breakpoint or per-step pause
     return Attempted("canceled", attempts=1)

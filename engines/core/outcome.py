@@ -63,7 +63,8 @@ class Attempted:
     """The end of a leaf step's attempts (or of a foreach or nested workflow as a step).
 
     `status` is success, failed, suspended, bailed, canceled, or handed_off (a step runner
-    gave the step to another executor; its record stays running, `attempts` of them done).
+    gave the step to another executor; its record stays running, `attempts` of them done),
+    or paused (a foreach item of a nested workflow whose steps paused).
     """
 
     status: str
@@ -108,4 +109,6 @@ def finished_record(running: StepResult, done: Attempted, now: float) -> StepRes
         )  # fmt: skip
     if status == HANDED_OFF_STATUS:
         return running.evolve(attempts=done.attempts)
+    if status == "paused":
+        return running.evolve(status="paused")  # a foreach item whose steps paused
     return running.evolve(status="canceled", ended_at=now, attempts=done.attempts)

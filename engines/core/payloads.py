@@ -62,7 +62,14 @@ class RunSuspended(TypedDict):
 
 
 class Empty(TypedDict):
-    """`run.canceled`, `run.paused`, `step.canceled`: nothing more than the type says."""
+    """`run.canceled`, `step.canceled`: nothing more than the type says."""
+
+
+class RunPaused(TypedDict):
+    """`run.paused`: the paths of the steps the run paused before (a breakpoint, or per-step
+    mode's next step; empty when per-step mode paused after the last step)."""
+
+    paused_at: list[list[str]]
 
 
 class StepStarted(TypedDict):
@@ -184,8 +191,8 @@ def run_canceled() -> Empty:
     return {}
 
 
-def run_paused() -> Empty:
-    return {}
+def run_paused(paused_at: list[list[str]]) -> RunPaused:
+    return {"paused_at": [list(p) for p in paused_at]}
 
 
 # -- step events ----------------------------------------------------------------------------------

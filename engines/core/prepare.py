@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from engines.core.breakpoints import check_breakpoints
 from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import (
     InvalidRunStateError,
@@ -89,8 +90,10 @@ async def prepare_start(
     context: dict[str, Any] | None,
     now: float,
     per_step: bool = False,
+    breakpoints: Sequence[str] | None = None,
 ) -> Execution:
     """The execution of a new run, validated; an existing run id is refused."""
+    points = check_breakpoints(workflow, breakpoints)
     data = validate_json(workflow.input_schema, input_data, "input data")
     state = validate_json(
         workflow.state_schema, initial_state if initial_state is not None else {}, "initial state"
@@ -119,6 +122,8 @@ async def prepare_start(
         created_at=existing.created_at if existing else now,
         started_at=now,
         seq=existing.seq if existing else 0,
+        breakpoints=points,
+        per_step=per_step,
     )
     return Execution(snap, ExecutionMode.START, per_step=per_step)
 
@@ -170,14 +175,19 @@ async def prepare_resume(
     for_each_index: int | None,
     context: dict[str, Any] | None,
     per_step: bool,
+    breakpoints: Sequence[str] | None = None,
 ) -> Execution:
-    """The execution that resumes a suspended step (or continues a paused run), validated."""
+    """The execution that resumes a suspended step (or continues a paused run), validated.
+    `breakpoints` replace the run's (None keeps them)."""
+    points = None if breakpoints is None else check_breakpoints(workflow, breakpoints)
     snap = await load_snapshot(engine, run_id)
     _check_workflow(workflow, snap)
     if engine.is_active(run_id):
         raise InvalidRunStateError(f"Run {run_id!r} is still running; it cannot be resumed")
     if context is not None:
         snap.context.update(context)
+    if points is not None:
+        snap.breakpoints = points
     if snap.status == "paused" and step is None and label is None:
         snap.status = "running"
         return Execution(snap, ExecutionMode.CONTINUE, per_step=per_step)
@@ -199,19 +209,54 @@ async def prepare_resume(
     return Execution(snap, ExecutionMode.RESUME, ResumeTarget(path, data, index), per_step=per_step)
 
 
-async def prepare_restart(workflow: Workflow, engine: Engine, run_id: str) -> Execution:
+async def prepare_paused_continue(
+    workflow: Workflow,
+    engine: Engine,
+    run_id: str,
+    per_step: bool = False,
+    breakpoints: Sequence[str] | None = None,
+) -> Execution:
+    """The execution that continues a paused run: it runs the steps it paused before, then
+    goes on to the next breakpoint (or, with `per_step`, one step); a run that is not paused
+    is refused. `breakpoints` replace the run's (None keeps them)."""
+    points = None if breakpoints is None else check_breakpoints(workflow, breakpoints)
+    snap = await load_snapshot(engine, run_id)
+    _check_workflow(workflow, snap)
+    if engine.is_active(run_id) or snap.status != "paused":
+        raise InvalidRunStateError(
+            f"Run {run_id!r} is not paused (status: {snap.status}); only a paused run continues"
+        )
+    if points is not None:
+        snap.breakpoints = points
+    snap.status = "running"
+    return Execution(snap, ExecutionMode.CONTINUE, per_step=per_step)
+
+
+async def prepare_restart(
+    workflow: Workflow,
+    engine: Engine,
+    run_id: str,
+    breakpoints: Sequence[str] | None = None,
+    per_step: bool | None = None,
+) -> Execution:
     """The execution that re-runs an interrupted run; any other run is refused."""
-    prepared = await restart_or_result(workflow, engine, run_id)
+    prepared = await restart_or_result(workflow, engine, run_id, breakpoints, per_step)
     if isinstance(prepared, RunResult):
         raise _not_active(prepared.status)
     return prepared
 
 
 async def restart_or_result(
-    workflow: Workflow, engine: Engine, run_id: str
+    workflow: Workflow,
+    engine: Engine,
+    run_id: str,
+    breakpoints: Sequence[str] | None = None,
+    per_step: bool | None = None,
 ) -> Execution | RunResult:
     """What `restart()` does: re-run an interrupted run, or, for a run that ended in success
-    or failure, nothing but return its stored result (semantics §3.5)."""
+    or failure, nothing but return its stored result (semantics §3.5). The run keeps its
+    breakpoints and per-step mode unless given (None)."""
+    points = None if breakpoints is None else check_breakpoints(workflow, breakpoints)
     snap = await load_snapshot(engine, run_id)
     _check_workflow(workflow, snap)
     if engine.is_active(run_id):
@@ -221,7 +266,11 @@ async def restart_or_result(
     if snap.status not in ("running", "waiting", "pending"):
         raise _not_active(snap.status)
     snap.status = "running"
-    return Execution(snap, ExecutionMode.RESTART)
+    if points is not None:
+        snap.breakpoints = points
+    return Execution(
+        snap, ExecutionMode.RESTART, per_step=snap.per_step if per_step is None else per_step
+    )
 
 
 def _not_active(status: str) -> InvalidRunStateError:

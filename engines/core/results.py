@@ -115,6 +115,8 @@ class RunResult:
     resource_id: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
     resume_labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paused_at: list[list[str]] = field(default_factory=list)
+    """Where a `paused` run stopped: the paths of the steps it paused before."""
 
     def get_init_data(self) -> Any:
         """The workflow input of the run (as lifecycle callbacks expect)."""

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engines.core.engine import Engine, Execution
 from engines.core.errors import WorkflowError
 from engines.core.fork import prepare_time_travel
-from engines.core.prepare import prepare_resume, prepare_start, restart_or_result
+from engines.core.prepare import (
+    prepare_paused_continue,
+    prepare_resume,
+    prepare_start,
+    restart_or_result,
+)
 from engines.registry import DEFAULT_ENGINE, build_engine
 from engines.sync import run_sync
 
@@ -53,8 +58,11 @@ class Run:
         initial_state: Any = None,
         context: dict[str, Any] | None = None,
         per_step: bool = False,
+        breakpoints: Sequence[str] | None = None,
     ) -> RunResult:
-        """Run the workflow from its first step; returns at the first stop."""
+        """Run the workflow from its first step; returns at the first stop. The run pauses
+        (`paused`) before each step `breakpoints` name (ids, dotted or slash paths), and with
+        `per_step` after every step."""
         execution = await prepare_start(
             self.workflow,
             self.engine,
@@ -65,6 +73,7 @@ class Run:
             context,
             self.engine.clock(),
             per_step,
+            breakpoints,
         )
         return await self._execute(execution)
 
@@ -76,9 +85,11 @@ class Run:
         for_each_index: int | None = None,
         context: dict[str, Any] | None = None,
         per_step: bool = False,
+        breakpoints: Sequence[str] | None = None,
     ) -> RunResult:
-        """Resume a suspended step with `resume_data`, or continue a paused run (to the end,
-        or one more step with `per_step=True`)."""
+        """Resume a suspended step with `resume_data`, or continue a paused run (to the next
+        breakpoint or the end, or one more step with `per_step=True`). `breakpoints` replace
+        the run's (None keeps them)."""
         execution = await prepare_resume(
             self.workflow,
             self.engine,
@@ -89,15 +100,36 @@ class Run:
             for_each_index,
             context,
             per_step,
+            breakpoints,
         )
         return await self._execute(execution)
 
-    async def restart(self) -> RunResult:
-        """Re-run an interrupted run from its stored snapshot; finished steps are kept.
+    async def continue_run(
+        self, per_step: bool = False, breakpoints: Sequence[str] | None = None
+    ) -> RunResult:
+        """Continue a paused run: the steps it paused before run, then it goes on to the next
+        breakpoint or the end (with `per_step`, one step). A run that is not paused is refused
+        (`InvalidRunStateError`); `breakpoints` replace the run's (None keeps them)."""
+        execution = await prepare_paused_continue(
+            self.workflow, self.engine, self.run_id, per_step, breakpoints
+        )
+        return await self._execute(execution)
+
+    async def next_step(self, breakpoints: Sequence[str] | None = None) -> RunResult:
+        """Continue a paused run by one step (`continue_run(per_step=True)`)."""
+        return await self.continue_run(True, breakpoints)
+
+    async def restart(
+        self, breakpoints: Sequence[str] | None = None, per_step: bool | None = None
+    ) -> RunResult:
+        """Re-run an interrupted run from its stored snapshot; finished steps are kept, and
+        so are its breakpoints and per-step mode unless given.
 
         A run that ended in success or failure is not run again: its stored result comes back.
         """
-        prepared = await restart_or_result(self.workflow, self.engine, self.run_id)
+        prepared = await restart_or_result(
+            self.workflow, self.engine, self.run_id, breakpoints, per_step
+        )
         if isinstance(prepared, Execution):
             return await self._execute(prepared)
         return prepared
@@ -112,9 +144,11 @@ class Run:
         initial_state: Any = None,
         per_step: bool = False,
         reuse: Iterable[Any] | None = None,
+        breakpoints: Sequence[str] | None = None,
     ) -> RunResult:
         """Re-execute from `step` with (edited) input: a new linked run when this run has
-        history, so the source run's records never change."""
+        history, so the source run's records never change. `breakpoints` and `per_step`
+        apply to the new run."""
         execution = await prepare_time_travel(
             self.workflow,
             self.engine,
@@ -127,6 +161,7 @@ class Run:
             initial_state=initial_state,
             per_step=per_step,
             reuse=reuse,
+            breakpoints=breakpoints,
         )
         return await self._execute(execution)
 
@@ -197,9 +232,17 @@ class Run:
         """`resume` without an event loop."""
         return run_sync(self.resume(*args, **kwargs))
 
-    def restart_sync(self) -> RunResult:
+    def restart_sync(self, *args: Any, **kwargs: Any) -> RunResult:
         """`restart` without an event loop."""
-        return run_sync(self.restart())
+        return run_sync(self.restart(*args, **kwargs))
+
+    def continue_run_sync(self, *args: Any, **kwargs: Any) -> RunResult:
+        """`continue_run` without an event loop."""
+        return run_sync(self.continue_run(*args, **kwargs))
+
+    def next_step_sync(self, *args: Any, **kwargs: Any) -> RunResult:
+        """`next_step` without an event loop."""
+        return run_sync(self.next_step(*args, **kwargs))
 
     def time_travel_sync(self, *args: Any, **kwargs: Any) -> RunResult:
         """`time_travel` without an event loop."""

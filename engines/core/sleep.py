@@ -43,7 +43,7 @@ async def run_sleep(
         return SUSPENDED
     if rec is not None:
         input_data = rec.payload
-    if not interp.take_budget():
+    if interp.pause_before(path, rec is None or rec.started_at is None):
         return PAUSED
     if interp.cancel.is_set:
         return CANCELED

@@ -48,6 +48,11 @@ class RunSnapshot:
     updated_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
+    # The debugger's settings of the run's current (or last) execution, and where its walk
+    # stopped at a breakpoint or a per-step pause (exact keys' segments, `item[2]` included).
+    breakpoints: list[str] = field(default_factory=list)
+    per_step: bool = False
+    paused_at: list[list[str]] = field(default_factory=list)
     version: int = SNAPSHOT_VERSION
 
     def __post_init__(self) -> None:
@@ -81,6 +86,9 @@ class RunSnapshot:
             updated_at=self.updated_at,
             started_at=self.started_at,
             finished_at=self.finished_at,
+            breakpoints=list(self.breakpoints),
+            per_step=self.per_step,
+            paused_at=[list(p) for p in self.paused_at],
             version=self.version,
         )
 
@@ -120,6 +128,7 @@ class RunSnapshot:
             resource_id=self.resource_id,
             context=dict(self.context),
             resume_labels={k: dict(v) for k, v in self.resume_labels.items()},
+            paused_at=[list(p) for p in self.paused_at],
         )
 
     def view(self, fields: list[str] | None = None, nested: bool = True) -> dict[str, Any]:
@@ -162,6 +171,9 @@ class RunSnapshot:
             "updated_at": self.updated_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
+            "breakpoints": self.breakpoints,
+            "per_step": self.per_step,
+            "paused_at": self.paused_at,
         }
 
     @classmethod
@@ -196,6 +208,9 @@ class RunSnapshot:
             updated_at=float(data.get("updated_at", 0.0)),
             started_at=data.get("started_at"),
             finished_at=data.get("finished_at"),
+            breakpoints=[str(b) for b in data.get("breakpoints") or []],
+            per_step=bool(data.get("per_step", False)),
+            paused_at=[list(p) for p in data.get("paused_at") or []],
             version=version,
         )
 

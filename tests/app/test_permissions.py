@@ -48,6 +48,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "api:run-lineage": {"GET": VIEW},
     "api:run-export": {"GET": VIEW},
     "api:run-resume": {"POST": OPERATE},
+    "api:run-continue": {"POST": OPERATE},
+    "api:run-rerun": {"POST": OPERATE},
     "api:run-cancel": {"POST": OPERATE},
     "api:run-restart": {"POST": OPERATE},
     "api:run-time-travel": {"POST": OPERATE},

@@ -197,7 +197,7 @@ async def test_payloads_of_a_pause_and_of_continuing(engine: Any) -> None:
     await run.resume()
 
     log = await _log(engine, run.run_id)
-    assert log[paused_at - 1] == ("run.paused", "", {})
+    assert log[paused_at - 1] == ("run.paused", "", {"paused_at": [["two"]]})
     assert log[paused_at] == ("run.started", "", {"mode": "continue"})
 
 

@@ -1,4 +1,5 @@
-"""Run actions: resume, cancel, restart, time travel (and its plan preview), import.
+"""Run actions: resume, continue, cancel, restart, re-run, time travel (and its plan preview),
+import.
 
 Each validates its body, calls one `workflows_app.services` function (the only code that
 drives engines) and answers the run's detail. The services validate before they write, so a
@@ -11,6 +12,7 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +24,10 @@ from workflows_app.api.responses import (
     TimeTravelPlanSerializer,
 )
 from workflows_app.api.serializers import (
+    ContinueRequest,
     ImportQuery,
+    RerunRequest,
+    RestartRequest,
     ResumeRequest,
     TimeTravelRequest,
 )
@@ -55,8 +60,53 @@ class RunResumeView(APIView):
             label=body.get("label"),
             for_each_index=body.get("for_each_index"),
             user=request.user,
+            breakpoints=body.get("breakpoints"),
+            per_step=body.get("per_step", False),
         )
         return detail(run)
+
+
+class RunContinueView(APIView):
+    """Continue a paused run: by one step (`next`) or to the next breakpoint (`continue`)."""
+
+    permission_classes = [CanOperate]
+
+    @extend_schema(
+        operation_id="runs_continue",
+        summary="Continue a paused run (next step, or to the next breakpoint)",
+        request=ContinueRequest,
+        responses={202: RunDetailSerializer, **errors(400, 404, 409)},
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        body = validated(ContinueRequest, request.data)
+        run = services.continue_run(
+            run_id, body["mode"], breakpoints=body.get("breakpoints"), user=request.user
+        )
+        return Response(
+            payloads.run_detail(payloads.get_run(run.run_id)), status=status.HTTP_202_ACCEPTED
+        )
+
+
+class RunRerunView(APIView):
+    """Start a new run of the run's workflow with the same input."""
+
+    permission_classes = [CanOperate]
+
+    @extend_schema(
+        operation_id="runs_rerun",
+        summary="Re-run: a new run of the same workflow with the same input",
+        request=RerunRequest,
+        responses={201: RunDetailSerializer, **errors(400, 404)},
+    )
+    def post(self, request: Request, run_id: str) -> Response:
+        body = validated(RerunRequest, request.data)
+        run = services.rerun(
+            run_id,
+            breakpoints=body.get("breakpoints"),
+            per_step=body.get("per_step", False),
+            user=request.user,
+        )
+        return created(run)
 
 
 class RunCancelView(APIView):
@@ -82,21 +132,34 @@ class RunRestartView(APIView):
     @extend_schema(
         operation_id="runs_restart",
         summary="Restart an interrupted run",
-        request=None,
-        responses={200: RunDetailSerializer, **errors(404, 409)},
+        request=RestartRequest,
+        responses={200: RunDetailSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, run_id: str) -> Response:
-        return detail(services.restart_run(run_id, user=request.user))
+        body = validated(RestartRequest, request.data)
+        run = services.restart_run(
+            run_id,
+            user=request.user,
+            breakpoints=body.get("breakpoints"),
+            per_step=body.get("per_step"),
+        )
+        return detail(run)
 
 
-def _time_travel_arguments(request: Request) -> tuple[Any, dict[str, Any]]:
-    """The step to travel to, and the keyword arguments of the services' time travel calls."""
+def _time_travel_arguments(request: Request) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The step to travel to, the keyword arguments of the services' time travel calls, and
+    the debugger's (breakpoints, per_step: the new run's, not the preview's)."""
     body = validated(TimeTravelRequest, request.data)
-    return body["step"], {
-        "input_data": body.get("input"),
-        "outputs": body.get("outputs"),
-        "reuse": tuple(body.get("reuse") or ()),
-    }
+    debug = {"breakpoints": body.get("breakpoints"), "per_step": body.get("per_step", False)}
+    return (
+        body["step"],
+        {
+            "input_data": body.get("input"),
+            "outputs": body.get("outputs"),
+            "reuse": tuple(body.get("reuse") or ()),
+        },
+        debug,
+    )
 
 
 class RunTimeTravelView(APIView):
@@ -111,8 +174,8 @@ class RunTimeTravelView(APIView):
         responses={201: RunDetailSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, run_id: str) -> Response:
-        step, arguments = _time_travel_arguments(request)
-        run = services.time_travel(run_id, step, user=request.user, **arguments)
+        step, arguments, debug = _time_travel_arguments(request)
+        run = services.time_travel(run_id, step, user=request.user, **arguments, **debug)
         return created(run)
 
 
@@ -128,7 +191,7 @@ class RunTimeTravelPreviewView(APIView):
         responses={200: TimeTravelPlanSerializer, **errors(400, 404, 409)},
     )
     def post(self, request: Request, run_id: str) -> Response:
-        step, arguments = _time_travel_arguments(request)
+        step, arguments, _ = _time_travel_arguments(request)
         plan = services.preview_time_travel(run_id, step, **arguments)
         return Response(plan)
 

@@ -163,6 +163,15 @@ class RunDetailSerializer(RunSummarySerializer):
     context = JSONObject()
     suspended = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
     resume_labels = JSONObject()
+    paused_at = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Paths of the steps a paused run stopped before (a foreach item's steps "
+        "under `step[index]`).",
+    )
+    breakpoints = serializers.ListField(
+        child=serializers.CharField(), help_text="Step ids or paths the run pauses before."
+    )
+    per_step = serializers.BooleanField(help_text="True while the run goes one step at a time.")
     graph = JSONObject()
     steps = StepSerializer(many=True)
     human_tasks = HumanTaskSerializer(many=True)
@@ -240,6 +249,9 @@ class RunSnapshotSerializer(serializers.Serializer[Any]):
     updated_at = serializers.FloatField()
     started_at = serializers.FloatField(allow_null=True)
     finished_at = serializers.FloatField(allow_null=True)
+    breakpoints = serializers.ListField(child=serializers.CharField())
+    per_step = serializers.BooleanField()
+    paused_at = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
 
 
 class LineageSerializer(serializers.Serializer[Any]):

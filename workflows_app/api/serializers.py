@@ -78,7 +78,16 @@ class QuerySerializer(serializers.Serializer[Any]):
     blank value is a value (refused where its type has no blank, rather than taken as absent,
     which is how DRF reads form input)."""
 
+    # True: a parameter the schema does not name is refused (400) rather than ignored.
+    strict_names = False
+
     def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, QueryDict) and self.strict_names:
+            unknown = [name for name in data if name not in self.fields]
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown parameter."] for name in unknown}
+                )
         if isinstance(data, QueryDict):
             repeated = [name for name in self.fields if len(data.getlist(name)) > 1]
             if repeated:
@@ -138,11 +147,26 @@ class InboxQuery(PageQuery):
 
 
 class EventsQuery(QuerySerializer):
-    """Events after a seq, oldest first."""
+    """Events after a seq, oldest first, optionally only of some types or of one step."""
+
+    strict_names = True
 
     after_seq = serializers.IntegerField(required=False, min_value=0, default=0)
     limit = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_EVENTS, default=MAX_EVENTS
+    )
+    type = serializers.RegexField(
+        r"^[a-z_]+\.[a-z_]+(,[a-z_]+\.[a-z_]+)*$",
+        required=False,
+        max_length=500,
+        help_text="Only events of this type (`step.failed`), or of these (comma-separated).",
+    )
+    step = serializers.CharField(
+        required=False,
+        min_length=1,
+        max_length=500,
+        help_text="Only events of this step (dotted path, `outer.inner`; a foreach item "
+        "`step[1]`).",
     )
 
 
@@ -166,6 +190,23 @@ class ImportQuery(QuerySerializer):
 # -- request bodies -----------------------------------------------------------------------------
 
 
+def breakpoints_field() -> serializers.ListField:
+    """Optional step ids or paths (dotted or slash) the run pauses before."""
+    return serializers.ListField(
+        child=serializers.CharField(min_length=1),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Step ids or paths (dotted or slash) the run pauses before; each must name "
+        "a step of the workflow.",
+    )
+
+
+def per_step_field(help_text: str = "Pause after every step (step-through).") -> Any:
+    """The per-step switch."""
+    return serializers.BooleanField(required=False, default=False, help_text=help_text)
+
+
 class StartRunRequest(serializers.Serializer[Any]):
     """Start a run of a registered workflow."""
 
@@ -178,6 +219,8 @@ class StartRunRequest(serializers.Serializer[Any]):
     resource_id = serializers.CharField(
         required=False, allow_null=True, min_length=1, max_length=200
     )
+    breakpoints = breakpoints_field()
+    per_step = per_step_field()
 
 
 class ResumeRequest(serializers.Serializer[Any]):
@@ -194,6 +237,37 @@ class ResumeRequest(serializers.Serializer[Any]):
         required=False, allow_null=True, min_length=1, help_text="A resume label."
     )
     for_each_index = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    breakpoints = breakpoints_field()
+    per_step = per_step_field("Continue a paused run by one step only.")
+
+
+class RestartRequest(serializers.Serializer[Any]):
+    """Restart an interrupted run (every field optional)."""
+
+    breakpoints = breakpoints_field()
+    per_step = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Absent: as the run had it."
+    )
+
+
+class ContinueRequest(serializers.Serializer[Any]):
+    """Continue a paused run."""
+
+    mode = serializers.ChoiceField(
+        choices=["continue", "next"],
+        required=False,
+        default="continue",
+        help_text="`next`: run one step and pause again; `continue`: run to the next "
+        "breakpoint or the end.",
+    )
+    breakpoints = breakpoints_field()
+
+
+class RerunRequest(serializers.Serializer[Any]):
+    """Start a new run of the same workflow with the same input."""
+
+    breakpoints = breakpoints_field()
+    per_step = per_step_field()
 
 
 class InboxResumeRequest(serializers.Serializer[Any]):
@@ -220,3 +294,5 @@ class TimeTravelRequest(serializers.Serializer[Any]):
         default=list,
         help_text="Dotted paths of downstream steps whose recorded output is reused.",
     )
+    breakpoints = breakpoints_field()
+    per_step = per_step_field()

@@ -54,6 +54,8 @@ urlpatterns = [
     path("runs/<run_id:run_id>/lineage/", route(views.RunLineageView), name="run-lineage"),
     path("runs/<run_id:run_id>/export/", route(views.RunExportView), name="run-export"),
     path("runs/<run_id:run_id>/resume/", route(actions.RunResumeView), name="run-resume"),
+    path("runs/<run_id:run_id>/continue/", route(actions.RunContinueView), name="run-continue"),
+    path("runs/<run_id:run_id>/rerun/", route(actions.RunRerunView), name="run-rerun"),
     path("runs/<run_id:run_id>/cancel/", route(actions.RunCancelView), name="run-cancel"),
     path("runs/<run_id:run_id>/restart/", route(actions.RunRestartView), name="run-restart"),
     path(

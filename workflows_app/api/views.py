@@ -138,6 +138,8 @@ class RunListView(APIView):
             context=body.get("context"),
             resource_id=body.get("resource_id"),
             user=request.user,
+            breakpoints=body.get("breakpoints"),
+            per_step=body.get("per_step", False),
         )
         return created(run)
 
@@ -169,7 +171,12 @@ class RunEventsView(APIView):
     )
     def get(self, request: Request, run_id: str) -> Response:
         query = validated(EventsQuery, request.query_params)
-        return Response(payloads.events_page(run_id, query["after_seq"], query["limit"]))
+        kinds = query["type"].split(",") if "type" in query else None
+        return Response(
+            payloads.events_page(
+                run_id, query["after_seq"], query["limit"], kinds=kinds, step=query.get("step")
+            )
+        )
 
 
 class RunSnapshotListView(APIView):
