@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import LiveServer
-from tests.e2e.pages import signed_in
+from tests.e2e.pages import WorkflowPage, signed_in
 from tests.e2e.run_page import RunPage, start_over_http
 
 ORDER = {
@@ -104,6 +104,78 @@ def test_operator_navigates_a_run_with_the_keyboard_alone(
     keys.press("g")
     keys.press("i")
     expect(page).to_have_url("/inbox/")
+    page.go_back()  # the inbox puts the keys in its first answer field
+    expect(page.locator("main[data-ready]")).to_be_attached()
     keys.press("g")
     keys.press("r")
     expect(page).to_have_url("/")
+
+
+def test_operator_steps_through_a_run_with_next_step(page: Page, demo_server: LiveServer) -> None:
+    signed_in(page, "demo", "/workflows/expense-approval/")
+    workflow = WorkflowPage(page, "expense-approval")
+    workflow.field("employee").fill("Ada")
+    workflow.field("amount").fill("42.5")
+    workflow.field("category").select_option("travel")
+    workflow.field("description").fill("taxi")
+    page.get_by_label("Step through: pause before every step").check()
+    workflow.start()
+
+    expect(page).to_have_url(re.compile(r"/runs/[0-9a-f]{32}/"))
+    expect(page.locator("main[data-ready]")).to_be_attached()
+    run_id = page.url.split("/runs/")[1].split("/")[0]
+    run = RunPage(page, run_id)
+    bar = page.locator("[data-debug-bar]")
+    expect(run.status).to_have_text("paused")
+    expect(run.node("validate_expense")).to_have_attribute("data-status", "success")
+    expect(bar.locator("[data-paused-at]")).to_contain_text("Paused before")
+    expect(page.locator(".g-node.paused-here")).to_have_count(1)
+
+    bar.get_by_role("button", name="Next step").click()  # one step, then paused again
+    expect(run.node("auto_approve")).to_have_attribute("data-status", "success")
+    expect(run.status).to_have_text("paused")
+    expect(run.node("record_decision")).not_to_have_attribute("data-status", "success")
+
+    page.reload()  # a paused run reloads in the same state
+    expect(run.status).to_have_text("paused")
+    expect(bar.locator("[data-paused-at]")).to_contain_text("Paused before")
+    page.keyboard.press("n")  # the next step, from the keyboard
+    expect(run.node("decide")).to_have_attribute("data-status", "success")
+
+    bar.get_by_role("button", name="Continue").click()
+    expect(run.status).to_have_text("success")
+    expect(run.node("notify")).to_have_attribute("data-status", "success")
+    expect(bar.get_by_role("button", name="Next step")).to_be_hidden()
+
+
+def test_operator_sets_a_breakpoint_on_the_graph_runs_and_continues(
+    page: Page, demo_server: LiveServer
+) -> None:
+    run_id = start_over_http(demo_server, "order-fulfilment", ORDER)
+    signed_in(page, "demo", f"/runs/{run_id}/")
+    run = RunPage(page, run_id)
+    expect(run.status).to_have_text("success")
+    bar = page.locator("[data-debug-bar]")
+
+    bar.get_by_role("button", name="Set breakpoints").click()
+    run.node("payment.capture").click()
+    run.node("ship_order").click()
+    expect(run.node("ship_order")).to_have_class(re.compile(r"\bbreakpoint\b"))
+    expect(bar).to_have_attribute("data-breakpoints", "payment.capture ship_order")
+    run.node("payment.capture").click()  # a second click removes it
+    expect(bar).to_have_attribute("data-breakpoints", "ship_order")
+
+    bar.get_by_role("button", name="Re-run to breakpoints").click()
+    expect(page).not_to_have_url(re.compile(run_id))
+    expect(page.locator("main[data-ready]")).to_be_attached()
+    rerun_id = page.url.split("/runs/")[1].split("/")[0]
+    rerun = RunPage(page, rerun_id)
+    expect(rerun.status).to_have_text("paused")
+    expect(rerun.node("payment.issue_receipt")).to_have_attribute("data-status", "success")
+    expect(rerun.node("ship_order")).to_have_class(re.compile(r"\bpaused-here\b"))
+    expect(rerun.node("ship_order")).to_have_class(re.compile(r"\bbreakpoint\b"))
+    expect(bar.locator("[data-paused-at]")).to_contain_text("ship_order")
+
+    bar.get_by_role("button", name="Continue").click()
+    expect(rerun.status).to_have_text("success")
+    expect(rerun.node("ship_order")).to_have_attribute("data-status", "success")
