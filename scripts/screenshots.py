@@ -126,6 +126,21 @@ def pages(page: Page) -> Iterator[tuple[str, Callable[[], None]]]:
     yield "run-live", lambda: live_run(page)
     yield "run-scrubbed", lambda: scrubbed(page, nested)
     yield "run-shortcuts", lambda: shortcuts(page, nested)
+    yield "run-paused", lambda: paused(page)
+
+
+def paused(page: Page) -> None:
+    """An order run started with a breakpoint, paused before it, with the step-through bar."""
+    run = page.evaluate(
+        """async () => (await (await fetch("/api/runs/", {method: "POST",
+            headers: {"Content-Type": "application/json",
+                      "X-CSRFToken": document.querySelector("meta[name=csrf-token]").content},
+            body: JSON.stringify({workflow_id: "order-fulfilment", breakpoints: ["ship_order"],
+                input: {order_id: "SO-77", customer: "Ada",
+                        lines: [{sku: "cable", quantity: 2, unit_price: 6.5}]}})})).json())"""
+    )
+    run_page(page, f"/runs/{run['run_id']}/")
+    expect(page.locator("[data-debug-bar] [data-paused-at]")).to_contain_text("ship_order")
 
 
 def scrubbed(page: Page, run_id: str) -> None:

@@ -196,6 +196,7 @@ export class Scrubber {
     graph.update(null);
     timeline.state = state;
     timeline.update(true);
+    if (this.widgets.events) this.widgets.events.moment(at);
     const root = this.element.closest("main") || document;
     root.classList.toggle("is-scrubbed", at !== null);
     this._show();
