@@ -55,6 +55,9 @@ export class Scrubber {
     this.at = null; // null: now
     this.moment = null;
     this.snapshots = new Map(); // seq -> snapshot (as read)
+    this.pending = new Map(); // seq asked for -> promise of the snapshot read
+    this.reach = new Map(); // kept snapshot's seq -> the greatest seq it was the answer for
+    this.cost = 0; // ms from the last move to its drawing (the benchmark reads it)
     this.none = 0; // no snapshot is stored at or before this seq
     this.ticket = 0;
     this.panelTimer = null;
@@ -104,6 +107,7 @@ export class Scrubber {
     this.slider.value = String(target ?? this.live.seq);
     this._remember();
     const ticket = ++this.ticket;
+    this.movedAt = performance.now();
     if (target === null) {
       this.moment = null;
       this._draw(this.live, null);
@@ -137,12 +141,22 @@ export class Scrubber {
       }
     }
     if (!base) {
+      // A read under way (the one a little earlier, asked for by the jump before) will do.
+      const coming = this._pendingFor(target);
+      const snapshot = coming ? await coming : null;
+      if (snapshot && this._nearestKept(target) === snapshot.seq) {
+        await this.store.ensure(snapshot.seq + 1, target);
+        base = MomentState.fromSnapshot(snapshot, this.graph);
+      }
+    }
+    if (!base) {
       // A jump: the snapshot at the moment itself (nothing to replay), and in the background
       // one a little earlier, for the moves back that usually follow.
       const snapshot = target <= this.none ? null : await this._snapshot(target);
       base = snapshot ? MomentState.fromSnapshot(snapshot, this.graph) : emptyMoment(this.live, this.graph);
       const earlier = Math.max(target - REPLAY / 2, 1);
-      if (snapshot && earlier < snapshot.seq && this._nearestKept(earlier) === null && earlier > this.none) {
+      if (snapshot && earlier < snapshot.seq && this._nearestKept(earlier) === null
+        && !this._pendingFor(earlier) && earlier > this.none) {
         this._snapshot(earlier).catch(() => {});
       }
       if (base.seq < target) await this.store.ensure(base.seq + 1, target);
@@ -165,15 +179,35 @@ export class Scrubber {
     return base;
   }
 
+  // The kept snapshot to start `target` from: one close behind it, or the one the server
+  // answered for a seq at or after `target` (then no nearer one is stored: a run whose steps
+  // never wait is stored in a few writes).
   _nearestKept(target) {
     let best = null;
     for (const seq of this.snapshots.keys()) {
-      if (seq <= target && target - seq <= REPLAY && (best === null || seq > best)) best = seq;
+      const usable = seq <= target && (target - seq <= REPLAY || target <= (this.reach.get(seq) ?? 0));
+      if (usable && (best === null || seq > best)) best = seq;
     }
     return best;
   }
 
-  async _snapshot(target) {
+  // A snapshot read under way that may do for `target` (asked for a seq close to it).
+  _pendingFor(target) {
+    let best = null;
+    for (const seq of this.pending.keys()) {
+      if (Math.abs(target - seq) <= REPLAY && (best === null || Math.abs(target - seq) < Math.abs(target - best))) best = seq;
+    }
+    return best === null ? null : this.pending.get(best);
+  }
+
+  _snapshot(target) {
+    if (this.pending.has(target)) return this.pending.get(target);
+    const promise = this._read(target).finally(() => this.pending.delete(target));
+    this.pending.set(target, promise);
+    return promise;
+  }
+
+  async _read(target) {
     let snapshot;
     try {
       snapshot = await getJson(`${this.url}${target}/`);
@@ -184,8 +218,13 @@ export class Scrubber {
       }
       throw error;
     }
-    if (this.snapshots.size >= KEEP) this.snapshots.delete(this.snapshots.keys().next().value);
+    if (this.snapshots.size >= KEEP) {
+      const oldest = this.snapshots.keys().next().value;
+      this.snapshots.delete(oldest);
+      this.reach.delete(oldest);
+    }
     this.snapshots.set(snapshot.seq, snapshot);
+    this.reach.set(snapshot.seq, Math.max(this.reach.get(snapshot.seq) ?? 0, target));
     return snapshot;
   }
 
@@ -201,6 +240,7 @@ export class Scrubber {
     root.classList.toggle("is-scrubbed", at !== null);
     this._show();
     this.rendered += 1;
+    this.cost = performance.now() - this.movedAt;
     clearTimeout(this.panelTimer);
     if ((panel.at ?? null) !== at) {
       this.panelTimer = setTimeout(() => {
