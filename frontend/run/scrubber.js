@@ -152,7 +152,11 @@ export class Scrubber {
     if (!base) {
       // A jump: the snapshot at the moment itself (nothing to replay), and in the background
       // one a little earlier, for the moves back that usually follow.
+      // The page of events around the moment is read meanwhile (the readout and the replay
+      // after the snapshot need it).
+      const events = this.store.ensure(target, target);
       const snapshot = target <= this.none ? null : await this._snapshot(target);
+      await events;
       base = snapshot ? MomentState.fromSnapshot(snapshot, this.graph) : emptyMoment(this.live, this.graph);
       const earlier = Math.max(target - REPLAY / 2, 1);
       if (snapshot && earlier < snapshot.seq && this._nearestKept(earlier) === null
