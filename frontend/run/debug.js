@@ -1,10 +1,11 @@
 // Step-through debugging on the run page: breakpoints set by clicking the graph's nodes (with
 // "Set breakpoints" pressed, or `b` on the selected step), and a paused run driven with
-// "Next step" (run one step, pause again), "Continue" (on to the next breakpoint or the end)
-// and "Cancel". "Re-run" starts the same workflow with the same input, pausing at the
-// breakpoints, or before every step ("Step through"). A paused run keeps its breakpoints and
-// where it stopped, so its page reloads in the same state; breakpoints set on a run that is
-// not paused are kept for the workflow in this tab (sessionStorage) until a re-run takes them.
+// "Next step" (run one step, pause again) and "Continue" (on to the next breakpoint or the
+// end); the header's "Cancel" cancels it. "Re-run" starts the same workflow with the same
+// input, pausing at the breakpoints, or before every step ("Step through"). A paused run keeps
+// its breakpoints and where it stopped, so its page reloads in the same state; breakpoints set
+// on a run that is not paused are kept for the workflow in this tab (sessionStorage) until a
+// re-run takes them.
 //
 //   const debug = new Debugger(element, { state, data, graph, onPaused });
 //   debug.update();            // after the run's status moved
@@ -50,12 +51,11 @@ export class Debugger {
     this.where = h("span", { class: "debug-where", "data-paused-at": "", "aria-live": "polite" });
     this.nextButton = h("button", { type: "button", class: "btn btn-small btn-primary", "data-debug": "next", title: "Run the next step, then pause again (n)" }, "Next step");
     this.goButton = h("button", { type: "button", class: "btn btn-small", "data-debug": "continue", title: "Run on to the next breakpoint or the end (c)" }, "Continue");
-    this.cancelButton = h("button", { type: "button", class: "btn btn-small btn-danger", "data-debug": "cancel" }, "Cancel");
     this.rerunButton = h("button", { type: "button", class: "btn btn-small", "data-debug": "rerun", title: "A new run of this workflow with the same input, pausing at the breakpoints" }, "Re-run to breakpoints");
     this.stepButton = h("button", { type: "button", class: "btn btn-small", "data-debug": "step-through", title: "A new run with the same input, pausing before every step" }, "Step through a re-run");
     this.message = h("span", { class: "debug-message", role: "status" });
     const controls = this.operator
-      ? [this.nextButton, this.goButton, this.cancelButton, this.rerunButton, this.stepButton]
+      ? [this.nextButton, this.goButton, this.rerunButton, this.stepButton]
       : [];
     element.replaceChildren(
       h("span", { class: "debug-title" }, "Debug"),
@@ -63,6 +63,9 @@ export class Debugger {
       this.where, ...controls, this.message,
     );
     element.hidden = false;
+    // The header's Continue would go on without the breakpoints set here: this bar's does it.
+    // (The header keeps Cancel.)
+    document.querySelector('[data-run-actions] [data-action="continue"]')?.remove();
 
     this.setButton.addEventListener("click", () => {
       this.setting = !this.setting;
@@ -72,7 +75,6 @@ export class Debugger {
     this.clearButton.addEventListener("click", () => this._replace([]));
     this.nextButton.addEventListener("click", () => this.next());
     this.goButton.addEventListener("click", () => this.go());
-    this.cancelButton.addEventListener("click", () => this._cancel());
     this.rerunButton.addEventListener("click", () => this._rerun(false));
     this.stepButton.addEventListener("click", () => this._rerun(true));
     // In the capture phase: the click still selects the node afterwards.
@@ -138,7 +140,6 @@ export class Debugger {
     this.element.dataset.status = status;
     this.element.hidden = !this.operator && !paused;
     for (const button of [this.nextButton, this.goButton]) button.hidden = !paused;
-    this.cancelButton.hidden = !paused;
     const ended = ["success", "failed", "canceled"].includes(status);
     this.rerunButton.hidden = !ended && !paused;
     this.stepButton.hidden = !ended && !paused;
@@ -195,14 +196,6 @@ export class Debugger {
     });
   }
 
-  async _cancel() {
-    if (!window.confirm("Cancel this run? A cancelled run cannot be resumed.")) return;
-    await this._act(async () => {
-      await postJson(`${this.api}/cancel/`);
-      this._say("Cancel asked.");
-    });
-  }
-
   async _rerun(perStep) {
     const breakpoints = [...this.breakpoints].map(breakpointOf);
     await this._act(async () => {
@@ -219,7 +212,7 @@ export class Debugger {
 
   async _act(work) {
     this.busy = true;
-    for (const button of [this.nextButton, this.goButton, this.cancelButton]) button.disabled = true;
+    for (const button of [this.nextButton, this.goButton]) button.disabled = true;
     try {
       await work();
     } catch (error) {
@@ -227,7 +220,7 @@ export class Debugger {
       this._say(`Refused: ${detail}`, true);
     } finally {
       this.busy = false;
-      for (const button of [this.nextButton, this.goButton, this.cancelButton]) button.disabled = false;
+      for (const button of [this.nextButton, this.goButton]) button.disabled = false;
     }
   }
 
