@@ -9,4 +9,9 @@ class WorkflowsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from workflows_app import checks  # noqa: F401  (registers the system checks)
+        from workflows_app import (
+            checks,  # noqa: F401  (registers the system checks)
+            step_source,
+        )
+
+        step_source.collect_registered()

@@ -229,6 +229,7 @@ def fork_plan(
     whether the form may edit its output or offer to reuse it, and what the edits change."""
     key = ".".join(target)
     recorded = source.steps.get(key)
+    later = set(downstream)
     steps = []
     for path, action in plan_fork(workflow, fork.steps):
         rec = source.steps.get(path)
@@ -240,7 +241,7 @@ def fork_plan(
                 "action": action,
                 "recorded_status": rec.status if rec is not None else None,
                 "editable": succeeded and path in kept,
-                "reusable": succeeded and path in downstream,
+                "reusable": succeeded and path in later,
             }
         )
     return {

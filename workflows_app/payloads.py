@@ -15,6 +15,7 @@ from django.db.models import Count
 from django.http import Http404
 
 from engines import RunNotFoundError
+from workflows_app import step_source
 from workflows_app.models import (
     SUMMARY_FIELDS,
     Event,
@@ -111,6 +112,7 @@ def workflow_detail(workflow: Any) -> dict[str, Any]:
     data = workflow_payload(workflow, run_counts([workflow.id])[workflow.id])
     recent = summaries().filter(workflow_id=workflow.id).order_by("-created_at", "-run_id")
     data["graph"] = workflow.graph()
+    data["sources"] = step_source.sources(workflow)
     data["recent_runs"] = [run.summary() for run in recent[:RECENT_RUNS]]
     return data
 
@@ -275,7 +277,21 @@ def step_outline(run: Run) -> dict[str, list[dict[str, Any]]]:
                 "extra": extra or {},
             }
         )
+    for tries in outline.values():
+        began_at(tries)
     return outline
+
+
+def began_at(tries: list[dict[str, Any]]) -> None:
+    """Set each attempt's `began_at`: a retried attempt's own start; the last row (the step's
+    record, whose start is the first attempt's) began when the retry before it was due (or,
+    in runs recorded before retries said when, when that attempt failed)."""
+    previous: float | None = None
+    last = len(tries) - 1
+    for index, attempt in enumerate(tries):
+        own = attempt["started_at"] if index < last or attempt["attempt"] == 1 else None
+        attempt["began_at"] = own if own is not None else (previous or attempt["started_at"])
+        previous = (attempt.get("extra") or {}).get("retry_at") or attempt["ended_at"]
 
 
 def events_page(

@@ -440,6 +440,33 @@ def wait_for(run_id: str, timeout: float = 10.0) -> Run:
 # -- time travel --------------------------------------------------------------------------------
 
 
+# The last runs previewed, as loaded: a plan preview is asked again at every edit of the time
+# travel form, and loading a long run's records is most of its cost. A run is loaded again
+# when its stored seq moved on (a stopped run's records change only with new events).
+_SOURCE_CACHE_SIZE = 8
+_sources: dict[str, tuple[Any, RunSnapshot]] = {}
+_sources_lock = threading.Lock()
+
+
+def _source_of(run_id: str) -> RunSnapshot:
+    """Run `run_id` as stored, from the cache while the stored row is the one it was loaded
+    from (same seq, row number and times; read-only)."""
+    stamp = (
+        Run.objects.filter(pk=run_id).values_list("seq", "number", "created_at", "updated_at")
+    ).first()
+    with _sources_lock:
+        found = _sources.get(run_id)
+    if found is not None and stamp is not None and found[0] == stamp:
+        return found[1]
+    snap = _load(run_id)
+    with _sources_lock:
+        _sources.pop(run_id, None)
+        _sources[run_id] = (stamp, snap)
+        while len(_sources) > _SOURCE_CACHE_SIZE:
+            _sources.pop(next(iter(_sources)))
+    return snap
+
+
 class _Fork:
     """A time travel prepared with every valid edit (writing nothing), and the problems of the
     others: input errors keep the input's field paths, output errors start with the step path,
@@ -468,7 +495,7 @@ class _Fork:
         if not self.target:
             raise ValidationError("Invalid time travel:", [{"path": "step", "message": "required"}])
         require_step(self.workflow, self.target)
-        self.source = _load(run_id)
+        self.source = _source_of(run_id)
         self.errors: list[dict[str, str]] = []
         if input_data is not None:
             try:
@@ -501,6 +528,7 @@ class _Fork:
                 now=_now(),
                 breakpoints=self.breakpoints,
                 per_step=self.per_step,
+                source=self.source,
             )
 
         return _sync(prepare)

@@ -239,3 +239,5 @@ STEPBACK_LEASE_SECONDS = _int("STEPBACK_LEASE_SECONDS", 30)
 # Whether a server marks runs left active by dead processes interrupted, at start-up and then
 # every lease period (`workflows_app.recovery`).
 STEPBACK_RECOVERY = _flag("STEPBACK_RECOVERY", "1")
+# The step panel and the workflow API show each step function's source (read at start-up).
+STEPBACK_SHOW_SOURCE = _flag("STEPBACK_SHOW_SOURCE", "1")

@@ -29,7 +29,7 @@ from engines.core.graph import (
 )
 from engines.core.prepare import normalize_path, require_step
 from engines.core.results import StepResult
-from engines.core.schema import validate_json
+from engines.core.schema import copy_json, validate_json
 from engines.core.snapshot import RunSnapshot, path_key
 from engines.core.workflow import Workflow
 
@@ -316,6 +316,7 @@ async def prepare_time_travel(
     reuse: Iterable[Any] | None = None,
     now: float | None = None,
     breakpoints: Sequence[str] | None = None,
+    source: RunSnapshot | None = None,
 ) -> Execution:
     """The execution of a time travel of run `run_id` to `step`, validated, writing nothing.
 
@@ -324,13 +325,15 @@ async def prepare_time_travel(
     its state is the source's state just before `step` first ran (or `initial_state`).
     `resume_data` resumes `step` when it was suspended, or else answers the step suspended
     after it when the re-execution reaches that step. `now` defaults to the engine's clock.
+    `source` is run `run_id`'s snapshot when the caller loaded it already (it is only read).
     """
     target = normalize_path(step)
     if not target:
         raise WorkflowError("time_travel needs the step to re-execute from")
     require_step(workflow, target)
     points = check_breakpoints(workflow, breakpoints)
-    source = await engine.storage.load(run_id)
+    if source is None or source.run_id != run_id:
+        source = await engine.storage.load(run_id)
     if source is not None:
         if source.workflow_id != workflow.id:
             raise WorkflowError(f"Run {run_id!r} belongs to workflow {source.workflow_id!r}")
@@ -377,7 +380,7 @@ async def prepare_time_travel(
         run_id=new_id,
         workflow_id=workflow.id,
         status="running",
-        input=source.input if source is not None else None,
+        input=copy_json(source.input) if source is not None else None,
         initial_state=dict(state),
         state=state,
         context=dict(source.context) if source is not None else {},

@@ -136,6 +136,8 @@ class Interpreter:
         # The steps the previous execution paused before: this one runs them, once each.
         self.skip: set[str] = {path_key(p) for p in self.snap.paused_at}
         self.paused_at: list[list[str]] = []
+        # False for a plain execution: nothing can pause it, and the walk need not ask.
+        self.pausing = bool(self.breakpoints) or bool(self.skip) or self.budget is not None
         self.env = RunEnv(
             self.snap.run_id,
             self.snap.resource_id,
@@ -281,15 +283,17 @@ class Interpreter:
         return combine([s.id for s in steps], outcomes)
 
     async def run_branch(self, scope: Scope, entry: BranchEntry, input_data: Any) -> Outcome:
+        # Arms that paused before they started (no record yet) were chosen too.
+        skip = self.skip
         recorded = [
             s
             for s in entry.steps
-            if (r := self.snap.steps.get(self._key(scope, s.id))) is not None
-            and r.status != "skipped"
+            if (
+                (r := self.snap.steps.get(key := self._key(scope, s.id))) is not None
+                and r.status != "skipped"
+            )
+            or key in skip
         ]
-        if not recorded and self.skip:
-            # Arms that paused before they started were chosen too.
-            recorded = [s for s in entry.steps if self._key(scope, s.id) in self.skip]
         if recorded:
             # Arms chosen before a suspension or crash stay chosen; conditions are not re-run.
             selected = recorded
@@ -352,12 +356,17 @@ class Interpreter:
         fresh = rec is None or rec.started_at is None
         if isinstance(step, Workflow):
             # A nested workflow pauses only before it starts; once started, its steps decide.
-            if fresh and not pause_checked and self.pause_before(path, True, takes_step=False):
+            if (
+                self.pausing
+                and fresh
+                and not pause_checked
+                and self.pause_before(path, True, takes_step=False)
+            ):
                 return PAUSED
             return await nested.run_nested(
                 self, scope, step, path, key, rec, input_data, action, iteration
             )
-        if not pause_checked and self.pause_before(path, fresh):
+        if self.pausing and not pause_checked and self.pause_before(path, fresh):
             return PAUSED
         if self.cancel.is_set:
             return CANCELED

@@ -119,6 +119,7 @@ class LeafRunner:
         delay = scope.flow.retry_delay
         attempt = first_attempt
         while True:
+            began = self.recorder.clock()  # this attempt's start, for its retry event
             ctx = self.make_context(
                 scope, step, path, input_data, resume_data, suspend_data, attempt, iteration
             )
@@ -149,11 +150,12 @@ class LeafRunner:
                     return Attempted("canceled", attempts=attempt + 1)
                 final = isinstance(exc, NonRetryableError) or attempt >= retries
                 if not final:
-                    retry = payloads.step_retrying(attempt + 1, exc, item)
+                    retry_at = self.recorder.clock() + delay
+                    retry = payloads.step_retrying(attempt + 1, exc, item, began, retry_at)
                     where = path if item is None else item_path(path, item)
                     self.recorder.emit(STEP_RETRYING, where, retry)
                     await self.recorder.commit()
-                    waited = await self.waits.wait(self.recorder.clock() + delay, where, "retry")
+                    waited = await self.waits.wait(retry_at, where, "retry")
                     if waited is not Waited.ELAPSED:
                         status = "canceled" if waited is Waited.CANCELED else HANDED_OFF_STATUS
                         return Attempted(status, attempts=attempt + 1)

@@ -102,6 +102,8 @@ class StepRetrying(TypedDict):
     attempt: int  # the attempt that failed (1-based); the next one follows
     error: dict[str, Any]
     for_each_index: NotRequired[int]
+    started_at: NotRequired[float]  # when the attempt that failed began
+    retry_at: NotRequired[float]  # when the next attempt is due (after the retry delay)
 
 
 class StepWaiting(TypedDict):
@@ -237,11 +239,19 @@ def step_canceled() -> Empty:
 
 
 def step_retrying(
-    attempt: int, error: BaseException, for_each_index: int | None = None
+    attempt: int,
+    error: BaseException,
+    for_each_index: int | None = None,
+    started_at: float | None = None,
+    retry_at: float | None = None,
 ) -> StepRetrying:
     payload: StepRetrying = {"attempt": attempt, "error": error_to_dict(error)}
     if for_each_index is not None:
         payload["for_each_index"] = for_each_index
+    if started_at is not None:
+        payload["started_at"] = started_at
+    if retry_at is not None:
+        payload["retry_at"] = retry_at
     return payload
 
 

@@ -51,6 +51,8 @@ class Step:
         if retries is not None and (not isinstance(retries, int) or retries < 0):
             raise DefinitionError(f"Step {id!r}: retries must be a whole number >= 0")
         self.execute = execute
+        # The function the author wrote (`execute` may wrap it), for tools showing its source.
+        self.function: Callable[..., Any] = execute
         self.input_schema: Schema | None = as_schema(input_schema)
         self.output_schema: Schema | None = as_schema(output_schema)
         self.resume_schema: Schema | None = as_schema(resume_schema)
@@ -65,7 +67,7 @@ class Step:
 
     def clone(self, id: str) -> Step:
         """The same step under another id, so it can appear twice in one workflow."""
-        return Step(
+        copy = Step(
             id,
             self.execute,
             input_schema=self.input_schema,
@@ -76,6 +78,8 @@ class Step:
             retries=self.retries,
             description=self.description,
         )
+        copy.function = self.function
+        return copy
 
     def describe(self) -> dict[str, Any]:
         """The step as a node of `Workflow.graph()`, with schemas as JSON Schema."""
@@ -167,7 +171,9 @@ def _from_function(fn: Callable[..., Any], **options: Any) -> Step:
     step_id = options.pop("id", None) or fn.__name__
     options.setdefault("input_schema", input_schema)
     options.setdefault("output_schema", output_schema)
-    return Step(step_id, execute, **options)
+    built = Step(step_id, execute, **options)
+    built.function = fn
+    return built
 
 
 class _StepFactory:

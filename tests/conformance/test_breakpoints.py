@@ -351,3 +351,69 @@ async def test_continuing_a_run_that_is_not_paused_is_refused(engine: Any, calls
     with pytest.raises(InvalidRunStateError):
         await run.continue_run()
     assert calls["a"] == 1
+
+
+async def test_stepping_through_a_loop_keeps_its_iterations(engine: Any, calls: Calls) -> None:
+    """Per-step mode pauses between iterations without starting the loop over."""
+
+    async def add_one(ctx: StepContext) -> dict[str, int]:
+        calls.hit("add")
+        return {"n": ctx.input_data["n"] + 1}
+
+    async def below_three(ctx: StepContext) -> bool:
+        return bool(ctx.input_data["n"] < 3)
+
+    wf = Workflow("bp-loop-steps").dowhile(Step("add", add_one), below_three).commit()
+    run = wf.create_run(engine=engine, run_id=_run_id("bp-loop-steps"))
+
+    result = await run.start(input_data={"n": 0}, per_step=True)
+    stops = 0
+    while result.status == "paused" and stops < 10:
+        stops += 1
+        result = await run.next_step()
+
+    assert result.status == "success"
+    assert result.result == {"n": 3}
+    assert calls["add"] == 3
+
+
+async def test_a_breakpoint_on_a_sleep_pauses_before_it_waits(engine: Any, calls: Calls) -> None:
+    """A sleep is a step of the walk too: it can be named and paused before."""
+    wf = (
+        Workflow("bp-sleep")
+        .then(_counting("before", calls, {"v": 1}))
+        .sleep(0.01, id="nap")
+        .then(_counting("after", calls, {"v": 2}))
+        .commit()
+    )
+    run = wf.create_run(engine=engine, run_id=_run_id("bp-sleep"))
+
+    paused = await run.start(input_data={}, breakpoints=["nap"])
+    assert (paused.status, paused.paused_at, calls["after"]) == ("paused", [["nap"]], 0)
+
+    result = await run.continue_run()
+    assert result.status == "success"
+    assert result.result == {"v": 2}
+
+
+async def test_a_branch_arm_that_paused_runs_on_continue_beside_the_arm_that_ran(
+    engine: Any, calls: Calls
+) -> None:
+    """Both arms were chosen: the one that ran is kept, the paused one runs when continued."""
+
+    def yes(ctx: StepContext) -> bool:
+        return True
+
+    wf = (
+        Workflow("bp-branch-both")
+        .branch([(yes, _counting("first", calls)), (yes, _counting("second", calls))])
+        .commit()
+    )
+    run = wf.create_run(engine=engine, run_id=_run_id("bp-branch-both"))
+    paused = await run.start(input_data={}, breakpoints=["second"])
+    assert (paused.paused_at, set(paused.steps)) == ([["second"]], {"first"})
+
+    result = await run.continue_run()
+    assert result.status == "success"
+    assert result.result == {"first": {"from": "first"}, "second": {"from": "second"}}
+    assert (calls["first"], calls["second"]) == (1, 1)

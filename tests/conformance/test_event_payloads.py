@@ -23,8 +23,9 @@ async def _log(engine: Any, run_id: str, after: int = 0) -> list[tuple[str, str,
     out = []
     for event in await engine.storage.read_events(run_id, after_seq=after):
         payload = json.loads(json.dumps(event.payload))
-        if "wake_at" in payload:
-            payload["wake_at"] = TIME
+        for moment in ("wake_at", "started_at", "retry_at"):
+            if moment in payload:
+                payload[moment] = TIME
         out.append((event.type, ".".join(event.path), payload))
     return out
 
@@ -82,7 +83,11 @@ async def test_payloads_of_a_retry_and_a_failure(engine: Any) -> None:
             {"mode": "start", "input": {}, "state": {}, "context": {}, "resource_id": None},
         ),
         ("step.started", "broken", {"input": {}}),
-        ("step.retrying", "broken", {"attempt": 1, "error": BOOM}),
+        (
+            "step.retrying",
+            "broken",
+            {"attempt": 1, "error": BOOM, "started_at": TIME, "retry_at": TIME},
+        ),
         ("step.failed", "broken", {"error": BOOM}),
         ("run.failed", "", {"error": BOOM}),
     ]
@@ -177,7 +182,17 @@ async def test_payloads_of_foreach_progress_an_item_retry_and_a_custom_emit(engi
         ("step.started", "item", {"input": [1, 2]}),
         ("step.progress", "item", {"kind": "custom", "data": {"seen": 1}}),
         ("step.progress", "item", progress(0, 10)),
-        ("step.retrying", "item[1]", {"attempt": 1, "error": BOOM, "for_each_index": 1}),
+        (
+            "step.retrying",
+            "item[1]",
+            {
+                "attempt": 1,
+                "error": BOOM,
+                "for_each_index": 1,
+                "started_at": TIME,
+                "retry_at": TIME,
+            },
+        ),
         ("step.progress", "item", {"kind": "custom", "data": {"seen": 2}}),
         ("step.progress", "item", progress(1, 20)),
         ("step.succeeded", "item", {"output": [10, 20]}),

@@ -286,10 +286,23 @@ class WorkflowSerializer(serializers.Serializer[Any]):
     run_counts = RunCountsSerializer()
 
 
+class StepSourceSerializer(serializers.Serializer[Any]):
+    """Where a step's function is written, and its code."""
+
+    file = serializers.CharField(help_text="Relative to the project (or its import root).")
+    line = serializers.IntegerField(help_text="First line of the function, from 1.")
+    code = serializers.CharField()
+
+
 class WorkflowDetailSerializer(WorkflowSerializer):
     """A registered workflow with its graph and latest runs."""
 
     graph = JSONObject(help_text="Entries, nodes, edges and every step's JSON Schemas.")
+    sources = serializers.DictField(
+        child=StepSourceSerializer(),
+        help_text="Each step's source by dotted path (empty with STEPBACK_SHOW_SOURCE off; "
+        "a step whose source cannot be read has none).",
+    )
     recent_runs = RunSummarySerializer(many=True)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from engines import StepNotFoundError
-from workflows_app import payloads
+from workflows_app import payloads, registry, step_source
 from workflows_app.models import Run, path_of
 
 # Foreach items listed in the panel; the rest are counted (the timeline shows them all).
@@ -60,12 +60,16 @@ def _seconds(start: float | None, end: float | None) -> float | None:
 
 
 def attempts_of(step: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each attempt with when it began: only the first is stored with its start, a retry
-    begins when the attempt before it failed (its wait before retrying included)."""
+    """Each attempt with when it began: a failed attempt that was retried is stored with its
+    own start; the last attempt began when the one before it said the retry was due (or, in
+    runs recorded before retries carried that, when it failed)."""
     rows = []
     previous_end = None
-    for attempt in step["attempts"]:
-        start = attempt["started_at"] if attempt["attempt"] == 1 else previous_end
+    tries = step["attempts"]
+    for index, attempt in enumerate(tries):
+        # The last row is the step's record, whose start is the first attempt's.
+        own = attempt["started_at"] if index < len(tries) - 1 or attempt["attempt"] == 1 else None
+        start = own if own is not None else previous_end
         if start is None:
             start = attempt["started_at"]
         rows.append(
@@ -76,7 +80,7 @@ def attempts_of(step: dict[str, Any]) -> list[dict[str, Any]]:
                 "errors": error_chain(attempt["error"]),
             }
         )
-        previous_end = attempt["ended_at"]
+        previous_end = (attempt.get("extra") or {}).get("retry_at") or attempt["ended_at"]
     return rows
 
 
@@ -149,6 +153,17 @@ def _resume(
     }
 
 
+def _source(run: Run, key: str) -> step_source.StepSource | None:
+    """The step's source, when its workflow is registered here and sources are shown."""
+    if not step_source.enabled():
+        return None
+    try:
+        workflow = registry.get(run.workflow_id)
+    except registry.UnknownWorkflowError:
+        return None  # an imported run of a workflow this app does not have
+    return step_source.source_of(workflow, key)
+
+
 def step_panel(
     run: Run,
     key: str,
@@ -188,6 +203,7 @@ def step_panel(
             "concurrency": node.get("concurrency"),
         },
         "recorded": step is not None,
+        "source": _source(run, key),
     }
     if step is None:
         # In the graph but not reached (yet), or a branch arm that was not taken.

@@ -268,13 +268,21 @@ def _fragment(key: str, status: str, texts: list[str | None], extra: str) -> str
 def _failed_attempt_row(
     key: str, number: int, data: dict[str, Any], event: Event, position: int
 ) -> list[Any]:
-    """The row of an attempt that failed and was retried (its error from the event)."""
-    error = event.payload.get("error")
+    """The row of an attempt that failed and was retried (its error, start and the time the
+    next attempt is due from the event; events written before they carried a start have the
+    step's start for the first attempt only)."""
+    payload = event.payload
+    error = payload.get("error")
+    started = payload.get("started_at")
+    if started is None and number == 1:
+        started = data.get("started_at")
+    extra: dict[str, Any] = {"attempts": number}
+    if payload.get("retry_at") is not None:
+        extra["retry_at"] = payload["retry_at"]
     return [
         key, number, "failed", _json(data.get("payload")), None, _json(error),
         error.get("type", "") if isinstance(error, dict) else "", None,
-        data.get("started_at") if number == 1 else None, event.ts, dumps({"attempts": number}),
-        event.seq, position,
+        started, event.ts, dumps(extra), event.seq, position,
     ]  # fmt: skip
 
 

@@ -129,6 +129,16 @@ class Command(BaseCommand):
 
         record("nested payment workflow", begin("order-fulfilment", ORDER))
         record("card declined in the payment", begin("order-fulfilment", {**ORDER, "card": "0000"}))
+        record(
+            "paused at a breakpoint before payment.capture (continue it on its page)",
+            lambda: services.start_run(
+                "order-fulfilment",
+                ORDER,
+                resource_id=DEMO,
+                user=demo,
+                breakpoints=["payment.capture"],
+            ),
+        )
         quick = {"ticks": 3, "tick_seconds": 0.05, "pause_seconds": 0.1}
         record("sleeps and a loop with progress", begin("slow-countdown", quick))
 
