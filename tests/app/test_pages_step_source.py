@@ -1,5 +1,5 @@
-"""The step panel's source block: shown (escaped) when the panel has the step's source, left to
-the workflow API's `sources` (read by `frontend/run/source.js`) when the panel does not say."""
+"""The step panel's source block: the step function's file:line and code, as text; nothing
+when the step has none (a library-built step, or `STEPBACK_SHOW_SOURCE` off)."""
 
 from __future__ import annotations
 
@@ -32,18 +32,9 @@ def test_the_source_is_shown_with_its_file_and_line_as_text() -> None:
     assert "data-step-source" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>alert(1)" not in html
-    assert 'data-module="run/source"' not in html
 
 
-def test_no_source_shows_nothing_and_asks_nothing() -> None:
+def test_no_source_shows_nothing() -> None:
     html = render({**PANEL, "source": None})
 
     assert "data-step-source" not in html
-    assert 'data-module="run/source"' not in html
-
-
-def test_a_panel_that_does_not_say_leaves_it_to_the_workflow_api() -> None:
-    html = render(PANEL)
-
-    expected = 'data-module="run/source" data-workflow="order-fulfilment" data-step="ship_order"'
-    assert expected in html

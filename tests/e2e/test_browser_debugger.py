@@ -70,6 +70,7 @@ def test_operator_navigates_a_run_with_the_keyboard_alone(
 
     keys.press("j")  # the first step in the graph's order
     expect(run.node("price_order")).to_have_class(re.compile(r"\bselected\b"))
+    expect(run.panel.locator("[data-step-source] summary")).to_contain_text("orders.py:")
     keys.press("j")
     keys.press("j")
     expect(page).to_have_url(f"/runs/{run_id}/?step=payment")
