@@ -124,9 +124,45 @@ def pages(page: Page) -> Iterator[tuple[str, Callable[[], None]]]:
     yield "run-foreach", lambda: run_page(page, f"/runs/{pipeline}/?step=process_record&tab=items")
     yield "run-suspended", lambda: run_page(page, f"/runs/{waiting}/")
     yield "run-live", lambda: live_run(page)
+    yield "run-scrubbed", lambda: scrubbed(page, nested)
+    yield "run-shortcuts", lambda: shortcuts(page, nested)
+    yield "run-paused", lambda: paused(page)
 
 
-def shoot(base_url: str, out: Path) -> list[Path]:
+def paused(page: Page) -> None:
+    """An order run started with a breakpoint, paused before it, with the step-through bar."""
+    run = page.evaluate(
+        """async () => (await (await fetch("/api/runs/", {method: "POST",
+            headers: {"Content-Type": "application/json",
+                      "X-CSRFToken": document.querySelector("meta[name=csrf-token]").content},
+            body: JSON.stringify({workflow_id: "order-fulfilment", breakpoints: ["ship_order"],
+                input: {order_id: "SO-77", customer: "Ada",
+                        lines: [{sku: "cable", quantity: 2, unit_price: 6.5}]}})})).json())"""
+    )
+    run_page(page, f"/runs/{run['run_id']}/")
+    expect(page.locator("[data-debug-bar] [data-paused-at]")).to_contain_text("ship_order")
+
+
+def scrubbed(page: Page, run_id: str) -> None:
+    """A finished run with the scrubber moved back to the moment payment began."""
+    run_page(page, f"/runs/{run_id}/?step=payment.authorize")
+    seq = page.evaluate(
+        """async () => { const s = stepbackRunPage.store; await s.ensure(1, s.total);
+            return [...s.events.values()].find((e) => e.type === 'step.succeeded'
+              && e.path.join('.') === 'payment.authorize').seq; }"""
+    )
+    page.locator("[data-scrub-slider]").fill(str(seq))
+    expect(page.locator(f'[data-step-panel] [data-at-seq="{seq}"]')).to_be_attached()
+
+
+def shortcuts(page: Page, run_id: str) -> None:
+    """The keyboard shortcuts dialog (`?`) over a run's page."""
+    run_page(page, f"/runs/{run_id}/")
+    page.keyboard.press("?")
+    expect(page.locator("dialog[data-shortcuts]")).to_be_visible()
+
+
+def shoot(base_url: str, out: Path, only: frozenset[str] = frozenset()) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with sync_playwright() as playwright:
@@ -136,14 +172,17 @@ def shoot(base_url: str, out: Path) -> list[Path]:
             context = browser.new_context(base_url=base_url, **options)  # type: ignore[arg-type]
             page = context.new_page()
             page.goto("/accounts/login/")
-            target = out / f"sign-in-{screen}.png"
-            page.screenshot(path=target)
-            written.append(target)
+            if not only or "sign-in" in only:
+                target = out / f"sign-in-{screen}.png"
+                page.screenshot(path=target)
+                written.append(target)
             page.get_by_label("Username").fill("demo")
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             expect(page.locator("[data-username]")).to_be_visible()
             for name, open_page in pages(page):
+                if only and name not in only:
+                    continue
                 open_page()
                 page.wait_for_load_state("networkidle")
                 expect(page.locator(".alert-error:visible")).to_have_count(0)
@@ -158,9 +197,10 @@ def shoot(base_url: str, out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--only", nargs="*", default=[], help="page names to shoot (all if none)")
     args = parser.parse_args()
     with demo_server() as base_url:
-        for path in shoot(base_url, args.out):
+        for path in shoot(base_url, args.out, frozenset(args.only)):
             print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
 
 

@@ -52,6 +52,14 @@ export class EventStore {
     return Math.floor((seq - 1) / PAGE);
   }
 
+  /** True when every page holding seqs `from`..`to` has been read (nothing to wait for). */
+  has(from, to) {
+    const first = this._page(Math.max(from, 1));
+    const last = this._page(Math.max(Math.min(to, this.total), 1));
+    for (let page = first; page <= last; page += 1) if (!this.loaded.has(page)) return false;
+    return true;
+  }
+
   /** Read the pages holding seqs `from`..`to` that are not here yet. */
   ensure(from, to) {
     const first = this._page(Math.max(from, 1));

@@ -225,7 +225,7 @@ export class EventLog {
       }
       const key = (event.path || []).join(".");
       fragment.append(h("div", {
-        class: `ev-row${seq === this.selectedSeq ? " selected" : ""}`,
+        class: `ev-row${seq === this.selectedSeq ? " selected" : ""}${this.at ? (seq === this.at ? " ev-at" : seq > this.at ? " ev-after" : "") : ""}`,
         role: "listitem",
         dataset: { seq, type: event.type },
         style: `top:${i * ROW}px`,
@@ -262,6 +262,22 @@ export class EventLog {
       note = "No event matches: change the step or the type (a step also matches the steps inside it).";
     } else if (!total) note = "No event yet: they appear here as the run goes.";
     if (this.note.textContent !== note) this.note.textContent = note;
+  }
+
+  /** Mark the scrubber's moment (null: now): its event, and the events after it dimmed. */
+  moment(seq) {
+    this.at = seq || null;
+    if (this.at) {
+      const index = this.matched ? this.matched.findIndex((s) => s >= this.at) : this.at - 1;
+      if (index >= 0) {
+        this.follow = false;
+        this.view.top = Math.max(index * ROW - this.view.height / 2, 0);
+        this.list.scrollTop = this.view.top;
+      }
+    } else {
+      this.follow = true; // back at now: the newest events again
+    }
+    this._render();
   }
 
   /** Show one event's whole payload, and its step everywhere on the page. */

@@ -4,10 +4,13 @@
 // nothing is missed). One selection runs through all of them and the address (`?step=`).
 import { readJson } from "../widgets/dom.js";
 import { bindState, watchRun } from "../widgets/live.js";
+import { Debugger } from "./debug.js";
 import { EventStore } from "./event-store.js";
 import { EventLog } from "./events.js";
 import { RunGraph } from "./graph.js";
 import { RunHeader } from "./header.js";
+import { Scrubber } from "./scrubber.js";
+import { bindRunShortcuts } from "./shortcuts.js";
 import { RunState, inside, nodeKeyOf } from "./state.js";
 import { StepPanel } from "./step-panel.js";
 import { Timeline } from "./timeline.js";
@@ -62,6 +65,19 @@ export function mount(main) {
       select(question, null, "resume");
     },
   });
+  const scrubbing = main.querySelector("[data-scrubber]");
+  if (scrubbing) {
+    widgets.scrubber = new Scrubber(scrubbing, { live: state, graph: data.graph, urls: data.urls, store, widgets });
+    if (data.at) widgets.scrubber.moveTo(data.at);
+  }
+  const debugBar = main.querySelector("[data-debug-bar]");
+  if (debugBar) {
+    widgets.debug = new Debugger(debugBar, {
+      state, data, graph: widgets.graph, selected: () => selected,
+      onPaused: (key) => { if (!widgets.scrubber || widgets.scrubber.at === null) select(key); },
+    });
+  }
+  bindRunShortcuts({ runId, widgets, select, selected: () => selected });
   fillStepChoices(main, state);
   bindFind(main, state, select);
   if (selected) {
@@ -78,16 +94,20 @@ export function mount(main) {
     const changed = state.applyAll(events);
     store.append(events);
     widgets.events.update(true);
+    if (widgets.scrubber) widgets.scrubber.grow();
     if (!changed.size) return;
     widgets.graph.update(changed);
     widgets.timeline.update(true);
-    if (changed.has("")) widgets.header.update();
+    if (changed.has("")) {
+      widgets.header.update();
+      if (widgets.debug) widgets.debug.update();
+    }
     // The open panel is fetched again when its step (or anything inside it) changed.
     // A run event (a resume, a cancel) may also have added to who did what, which the panel
     // brings along.
     const mine = (key) => key && (key === selected || inside(selected, key) || nodeKeyOf(key) === selected);
     const touched = changed.has("") || (selected !== null && [...changed].some(mine));
-    if (touched && !refresh) {
+    if (touched && !refresh && !widgets.panel.at) {
       refresh = setTimeout(() => {
         refresh = null;
         widgets.panel.refresh();

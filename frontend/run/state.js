@@ -128,7 +128,7 @@ export class RunState {
       seq: snapshot.seq, created_at: snapshot.created_at, started_at: snapshot.started_at,
       finished_at: snapshot.finished_at, updated_at: snapshot.updated_at,
     };
-    return new RunState({ run, graph, steps });
+    return new this({ run, graph, steps });
   }
 
   _put(key, record) {

@@ -25,6 +25,7 @@ export class StepPanel {
     this.tab = panel ? panel.dataset.tab : null;
     // A tab the reader chose is kept; otherwise each load opens the step's most telling one.
     this.chosenTab = new URLSearchParams(window.location.search).has("tab");
+    this.at = Number(new URLSearchParams(window.location.search).get("at")) || null;
     this._bind();
   }
 
@@ -52,6 +53,7 @@ export class StepPanel {
     const params = new URLSearchParams();
     if (this.key) params.set("step", this.key);
     if (this.tab && this.chosenTab) params.set("tab", this.tab);
+    if (this.at) params.set("at", this.at); // a past moment (the scrubber)
     this.element.setAttribute("aria-busy", "true");
     if (!quiet) this.element.classList.add("is-loading");
     let html;

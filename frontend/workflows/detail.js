@@ -27,14 +27,27 @@ export function mount(page) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const resource = form.querySelector("[name=resource_id]").value.trim();
+    const debug = debugOptions(form);
     const run = await schemaForm.submit(
       (input) => postJson(form.dataset.api, {
         workflow_id: form.dataset.workflowId,
         input,
         ...(resource ? { resource_id: resource } : {}),
+        ...debug,
       }),
       button,
     );
     if (run) window.location.assign(`/runs/${encodeURIComponent(run.run_id)}/`);
   });
+}
+
+// Step-through and breakpoints, sent only when asked for.
+function debugOptions(form) {
+  const options = {};
+  const perStep = form.querySelector("[name=per_step]");
+  if (perStep && perStep.checked) options.per_step = true;
+  const typed = form.querySelector("[name=breakpoints]");
+  const breakpoints = typed ? typed.value.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  if (breakpoints.length) options.breakpoints = breakpoints;
+  return options;
 }

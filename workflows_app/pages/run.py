@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -20,6 +20,7 @@ from engines import StepNotFoundError
 from engines.core.events import EVENT_TYPES
 from workflows_app import payloads
 from workflows_app.models import Run
+from workflows_app.pages import run_moment
 from workflows_app.pages.access import can_operate, viewer_required
 from workflows_app.pages.run_panel import run_panel, step_panel
 
@@ -44,6 +45,7 @@ MODULES = tuple(
         "run/page", "run/state", "run/graph", "run/timeline", "run/events", "run/event-store",
         "run/step-panel", "run/header", "widgets/graph", "widgets/graph-layout", "widgets/live",
         "widgets/dom", "widgets/api", "widgets/status", "widgets/time", "widgets/json-view",
+        "run/scrubber", "run/shortcuts", "run/debug", "widgets/keys",
     )
 )  # fmt: skip
 
@@ -161,6 +163,7 @@ def page_data(run: Run, head: dict[str, Any], steps: dict[str, Any], operator: b
         "urls": {
             "panel": reverse("run-panel", args=[run.run_id]),
             "events": reverse("api:run-events", args=[run.run_id]),
+            "snapshots": reverse("api:run-snapshots", args=[run.run_id]),
         },
     }
     if operator:
@@ -188,7 +191,13 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     key = wanted or chosen_step(head, steps)
     missing = None
     panel = None
-    if key:
+    try:
+        at = run_moment.parse_at(request.GET.get("at"), run)
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
+    if at is not None:
+        panel = moment_panel(run, wanted, tab, at, head["actions"])
+    elif key:
         try:
             panel = step_panel(run, key, tab, actions=head["actions"])
         except StepNotFoundError:
@@ -204,7 +213,8 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "panel": panel,
         "missing_step": missing,
         "actions": actions(head, operator),
-        "page_data": page_data(run, head, steps, operator),
+        "page_data": {**page_data(run, head, steps, operator), "at": at},
+        "at": at,
     }
     return render(request, "runs/detail.html", context)
 
@@ -212,15 +222,43 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 @viewer_required()
 def run_panel_fragment(request: HttpRequest, run_id: str) -> HttpResponse:
     """The side panel alone (HTML), for `?step=<key>` or the run itself: what the page fetches
-    when the reader opens another step, or when the open one changes."""
+    when the reader opens another step, or when the open one changes. `&at=<seq>`: as the run
+    was after that event (the scrubber)."""
     run = payloads.get_run(run_id)
     key = request.GET.get("step", "").strip()
     tab = request.GET.get("tab") or None
+    try:
+        at = run_moment.parse_at(request.GET.get("at"), run)
+    except ValueError as error:
+        return HttpResponseBadRequest(str(error))
     actions = payloads.actions_of(run)
-    if key:
+    if at is not None:
+        panel = moment_panel(run, key, tab, at, actions)
+    elif key:
         panel = step_panel(run, key, tab, actions=actions)
     else:
         panel = run_panel(payloads.run_head(run), tab)
     # Who did what rides along: the page puts it in its header (a resume may have added to it).
-    context = {"run": run.summary(), "panel": panel, "history": history(actions)}
+    context = {"run": run.summary(), "panel": panel, "history": history(actions), "at": at}
     return render(request, "runs/detail_panel.html", context)
+
+
+def moment_panel(
+    run: Run, key: str, tab: str | None, at: int, actions: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The panel of step `key` (or the run) as it was at seq `at`."""
+    try:
+        head, records = run_moment.folded(run, at)
+    except run_moment.NoMoment as error:
+        raise Http404(str(error)) from error
+    if not key:
+        return run_panel(run_moment.head_at(run, head), tab)
+    step = run_moment.step_at(run, key, run_moment.record_of(records, key), head["seq"])
+    try:
+        panel = step_panel(run, key, tab, step=step, actions=actions, lookup=False)
+    except StepNotFoundError as error:
+        raise Http404(str(error)) from error
+    if panel.get("resume"):
+        # Questions of the past are shown, never answered from there.
+        panel["resume"] = {**panel["resume"], "open": []}
+    return panel

@@ -171,12 +171,14 @@ def step_panel(
     *,
     step: dict[str, Any] | None = None,
     actions: list[dict[str, Any]] | None = None,
+    lookup: bool = True,
 ) -> dict[str, Any]:
     """The panel of step `key` (a dotted path; foreach item paths too). `step` is its
-    `steps_of` row when the caller has it. `StepNotFoundError` when the run's graph has no such
-    step and nothing was recorded under that path."""
+    `steps_of` row when the caller has it (with `lookup` False, None means not reached).
+    `StepNotFoundError` when the run's graph has no such step and nothing was recorded under
+    that path."""
     node = run.node_at(path_of(key))
-    if step is None:
+    if step is None and lookup:
         step = payloads.step_of(run, key)
     if step is None and node is None:
         raise StepNotFoundError(f"Run {run.run_id!r} has no step {key!r}.")
