@@ -21,6 +21,7 @@ from engines.core.events import EVENT_TYPES
 from workflows_app import payloads
 from workflows_app.models import Run
 from workflows_app.pages.access import can_operate, viewer_required
+from workflows_app.pages.lineage import lineage_tree
 from workflows_app.pages.run_panel import run_panel, step_panel
 
 ACTIVE = ("pending", "running", "waiting")
@@ -205,6 +206,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "missing_step": missing,
         "actions": actions(head, operator),
         "page_data": page_data(run, head, steps, operator),
+        "lineage": lineage_tree(run),
     }
     return render(request, "runs/detail.html", context)
 
