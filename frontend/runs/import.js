@@ -53,4 +53,5 @@ export function mount(zone) {
     zone.classList.remove("dragging");
     send(event.dataTransfer.files[0]);
   });
+  zone.dataset.ready = "";
 }
