@@ -20,6 +20,7 @@ from django.urls import reverse
 from engines import ValidationError
 from workflows_app import payloads, services
 from workflows_app.pages.access import viewer_required
+from workflows_app.pages.compare_rows import table_rows
 from workflows_app.pages.run import drawable
 
 RECENT = 50
@@ -85,6 +86,7 @@ def compare_page(request: HttpRequest) -> HttpResponse:
             "differing": sum(1 for row in rows if row["differs"]),
             "first": ".".join(result["first_divergence"]) if result["first_divergence"] else None,
             "page_data": page_data(result, graphs),
+            "table_rows": table_rows(rows, ".".join(result["first_divergence"] or ()) or None),
         }
     )
     return render(request, "debugger/compare.html", context)
