@@ -22,12 +22,12 @@ export function mount(main) {
   const data = readJson("cmp-data");
   const differs = [...new Set(data.differs.map(nodeKeyOf))];
   const table = main.querySelector("[data-cmp-table]");
-  const rowOf = (key) => table.querySelector(`tr[data-key="${CSS.escape(key)}"]`)
-    || [...table.querySelectorAll("tr[data-key]")].find((row) => nodeKeyOf(row.dataset.key) === key);
+  const rowOf = (key) => table.querySelector(`li[data-key="${CSS.escape(key)}"]`)
+    || [...table.querySelectorAll("li[data-key]")].find((row) => nodeKeyOf(row.dataset.key) === key);
   const views = {};
   const select = (key, scroll) => {
     for (const view of Object.values(views)) view.select(key ? nodeKeyOf(key) : null);
-    for (const row of table.querySelectorAll("tr.selected")) row.classList.remove("selected");
+    for (const row of table.querySelectorAll("li.selected")) row.classList.remove("selected");
     const row = key ? rowOf(key) : null;
     if (row) {
       row.classList.add("selected");
@@ -45,12 +45,12 @@ export function mount(main) {
     views[side] = view;
   }
   table.addEventListener("click", (event) => {
-    const row = event.target.closest("tr[data-key]");
+    const row = event.target.closest("li[data-key]");
     if (row && !event.target.closest("a, summary, details")) select(row.dataset.key, false);
   });
   const only = main.querySelector("[data-cmp-only-diff]");
   only.addEventListener("change", () => {
-    for (const row of table.querySelectorAll("tbody tr:not([data-differs])")) row.hidden = only.checked;
+    for (const row of table.querySelectorAll("li:not([data-differs])")) row.hidden = only.checked;
   });
   // The first divergence is where a reader starts: scrolled to unless the address names another place.
   if (data.first) {

@@ -56,7 +56,7 @@ class ComparePage:
 
     @property
     def first_divergence(self) -> Locator:
-        return self.page.locator("tr.cmp-first")
+        return self.page.locator("li.cmp-first")
 
     def graph_node(self, side: str, key: str) -> Locator:
         return self.page.locator(f'[data-cmp-graph="{side}"] .g-node[data-key="{key}"]')

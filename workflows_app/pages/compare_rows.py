@@ -83,7 +83,9 @@ def _what(row: dict[str, Any], first: bool) -> str:
 
 
 def table_rows(rows: list[dict[str, Any]], first: str | None) -> SafeString:
-    """The `<tr>`s of the step table; the first divergence's row is `#cmp-first`."""
+    """The rows of the step list (`<li>`s, laid out as a grid: a thousand table rows cost the
+    browser seconds of layout, list items off screen cost nothing with `content-visibility`);
+    the first divergence's row is `#cmp-first`."""
     out = []
     for number, row in enumerate(rows, 1):
         key = row["key"]
@@ -95,15 +97,17 @@ def table_rows(rows: list[dict[str, Any]], first: str | None) -> SafeString:
         ]
         if row["differs"]:
             attributes.append("data-differs")
+        attributes.append(f'class="cmp-row{" cmp-first" if is_first else ""}"')
         if is_first:
-            attributes.append('data-first class="cmp-first"')
+            attributes.append("data-first")
         label = ' <strong class="cmp-first-label">first divergence</strong>' if is_first else ""
         out.append(
-            f"<tr {' '.join(attributes)}>"
-            f'<th scope="row" data-label="Step"><code>{escape(step_path(key))}</code>{label}</th>'
-            f'<td data-label="A">{_side(row["a"])}</td><td data-label="B">{_side(row["b"])}</td>'
-            f'<td data-label="Duration" class="num">{duration(a.get("duration"))} → '
-            f"{duration(b.get('duration'))}</td>"
-            f'<td data-label="Differs">{_what(row, is_first)}</td></tr>'
+            f"<li {' '.join(attributes)}>"
+            f'<div class="cmp-step"><code>{escape(step_path(key))}</code>{label}</div>'
+            f'<div data-label="A">{_side(row["a"])}</div>'
+            f'<div data-label="B">{_side(row["b"])}</div>'
+            f'<div data-label="Duration" class="num">{duration(a.get("duration"))} → '
+            f"{duration(b.get('duration'))}</div>"
+            f'<div data-label="Differs" class="cmp-what">{_what(row, is_first)}</div></li>'
         )
     return mark_safe("".join(out))  # every value above is escaped
