@@ -34,16 +34,6 @@ export function mount(main) {
       if (scroll) row.scrollIntoView({ block: "center" });
     }
   };
-  for (const side of ["a", "b"]) {
-    const element = main.querySelector(`[data-cmp-graph="${side}"]`);
-    element.replaceChildren();
-    const view = new GraphView(element, data[side].graph, {
-      statuses: statusesOf(data[side]),
-      onSelect: (key) => select(key, true),
-    });
-    view.highlight(differs, "cmp-differs");
-    views[side] = view;
-  }
   table.addEventListener("click", (event) => {
     const row = event.target.closest("li[data-key]");
     if (row && !event.target.closest("a, summary, details")) select(row.dataset.key, false);
@@ -58,4 +48,28 @@ export function mount(main) {
     if (window.location.hash === "#cmp-first") rowOf(data.first)?.scrollIntoView({ block: "center" });
   }
   main.dataset.ready = "";
+  // The graphs come after the table has painted, one a frame: a thousand-node graph takes a
+  // few hundred milliseconds to lay out and draw, and the table is what the reader starts from.
+  const draw = (sides) => {
+    if (!sides.length) {
+      main.dataset.graphsReady = "";
+      return;
+    }
+    const side = sides[0];
+    const element = main.querySelector(`[data-cmp-graph="${side}"]`);
+    element.replaceChildren();
+    const view = new GraphView(element, data[side].graph, {
+      statuses: statusesOf(data[side]),
+      onSelect: (key) => select(key, true),
+    });
+    view.highlight(differs, "cmp-differs");
+    if (data.first) view.select(nodeKeyOf(data.first));
+    views[side] = view;
+    later(() => draw(sides.slice(1)));
+  };
+  later(() => draw(["a", "b"]));
+}
+
+function later(callback) {
+  requestAnimationFrame(() => setTimeout(callback, 0));
 }
