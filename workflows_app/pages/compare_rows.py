@@ -8,13 +8,19 @@ milliseconds. Every value goes through `escape`, as the templates' autoescaping 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from html import escape as _escape
 from typing import Any
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from workflows_app.templatetags.debugger import short_json
 from workflows_app.templatetags.stepback import duration, step_path
+
+
+def escape(value: Any) -> str:
+    """`value` as HTML text (the standard library's escape: Django's, lazy-aware, costs ten
+    times as much over a thousand rows)."""
+    return _escape(str(value), quote=True)
 
 
 def chip(status: Any) -> str:
