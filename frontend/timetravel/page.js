@@ -72,6 +72,15 @@ export function mount(main) {
     if (Object.keys(edited).length) body.outputs = edited;
     return { body, problems };
   };
+  // Breakpoints and step-through ride along on the submit only (the plan does not depend on them).
+  const debugOptions = () => {
+    const options = {};
+    const perStep = form.querySelector("[data-tt-per-step]");
+    if (perStep && perStep.checked) options.per_step = true;
+    const points = (form.querySelector("[data-tt-breakpoints]")?.value || "").split(",").map((p) => p.trim()).filter(Boolean);
+    if (points.length) options.breakpoints = points;
+    return options;
+  };
 
   const showErrors = (lines, detail = "") => {
     errorsBox.replaceChildren();
@@ -138,7 +147,7 @@ export function mount(main) {
     submit.disabled = true;
     note.textContent = "Starting the new run…";
     try {
-      const run = await postJson(data.urls.submit, body);
+      const run = await postJson(data.urls.submit, { ...body, ...debugOptions() });
       note.textContent = "Started: opening its page…";
       window.location.assign(data.urls.run.replace("RUN_ID", encodeURIComponent(run.run_id)));
     } catch (error) {
