@@ -30,6 +30,9 @@ ACCESS: dict[str, dict[str, str]] = {
     "run-rows": {"GET": VIEW},
     "run-detail": {"GET": VIEW},
     "run-panel": {"GET": VIEW},
+    # Both pages only read; what they submit goes through the API, which asks for operate.
+    "run-time-travel": {"GET": VIEW},
+    "compare": {"GET": VIEW},
     "workflows": {"GET": VIEW},
     "workflow-detail": {"GET": VIEW, "POST": OPERATE},
     "inbox": {"GET": VIEW},
