@@ -193,3 +193,15 @@ def test_a_viewer_cannot_continue_or_rerun(viewer: User, api: Client) -> None:
     watcher = client_for(viewer)
     assert post_json(watcher, f"/api/runs/{run_id}/continue/", {}).status_code == 403
     assert post_json(watcher, f"/api/runs/{run_id}/rerun/", {}).status_code == 403
+
+
+def test_the_snapshot_of_a_paused_run_holds_its_debugger_fields(api: Client) -> None:
+    body = start(api, breakpoints=["shout"])
+    run_id, seq = body["run_id"], body["seq"]
+    snapshot = api.get(f"/api/runs/{run_id}/snapshots/{seq}/").json()
+    assert (snapshot["status"], snapshot["paused_at"], snapshot["breakpoints"]) == (
+        "paused",
+        [["shout"]],
+        ["shout"],
+    )
+    assert snapshot["per_step"] is False
