@@ -115,13 +115,11 @@ async def test_f2_foreach_with_concurrency_three_runs_items_together(
     wf = _plus_eleven_workflow("foreach-concurrent", calls, flight, concurrency=3)
     items = [{"value": 1}, {"value": 22}, {"value": 333}]
 
-    began = time.perf_counter()
     result = await wf.create_run(engine=engine, run_id=_run_id("f2")).start(input_data=items)
-    elapsed = time.perf_counter() - began
 
     assert result.status == "success"
+    # The items' overlap is measured, not timed: an engine on a busy machine may take longer.
     assert flight.peak == 3
-    assert elapsed < 2.5 * ITEM_SECONDS
     assert result.steps["map"].output == [{"value": 12}, {"value": 33}, {"value": 344}]
     assert result.steps["final"].output == {"finalValue": 389}
 
@@ -138,7 +136,7 @@ async def test_f3_foreach_with_partial_concurrency_runs_in_pairs(engine: Any, ca
 
     assert result.status == "success"
     assert flight.peak == 2
-    assert 2 * ITEM_SECONDS * 0.9 < elapsed < 3.5 * ITEM_SECONDS
+    assert elapsed > 2 * ITEM_SECONDS * 0.9
     assert result.steps["map"].output == [
         {"value": 12},
         {"value": 13},
