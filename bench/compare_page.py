@@ -36,10 +36,21 @@ new MutationObserver(() => {
 """
 
 
-def load(page: Any, a: str, b: str) -> dict[str, float]:
-    """Open the comparison once: when the server had answered, the page was ready, painted."""
+def busy(cdp: Any) -> float:
+    """The renderer's main-thread busy time so far (s): unlike wall time, it does not grow
+    while the machine's other processes hold the CPU."""
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return float(next(m["value"] for m in metrics if m["name"] == "TaskDuration"))
+
+
+def load(page: Any, cdp: Any, a: str, b: str) -> dict[str, float]:
+    """Open the comparison once: when the server had answered, the page was ready, painted,
+    and the main thread's busy time until the steps were painted (ms)."""
+    before = busy(cdp)
     page.goto(f"/compare/?a={a}&b={b}")
-    page.wait_for_function("window.__bench && window.__bench.graphs")
+    page.wait_for_function("window.__bench && window.__bench.painted")
+    work = (busy(cdp) - before) * 1000
+    page.wait_for_function("window.__bench.graphs")
     timing: dict[str, float] = page.evaluate(
         """() => ({ ...window.__bench,
             answered: performance.getEntriesByType("navigation")[0].responseEnd,
