@@ -58,7 +58,7 @@ export function mount(main) {
     const side = sides[0];
     const element = main.querySelector(`[data-cmp-graph="${side}"]`);
     element.replaceChildren();
-    const view = new GraphView(element, data[side].graph, {
+    const view = new GraphView(element, data[side].graph || data.a.graph, {
       statuses: statusesOf(data[side]),
       onSelect: (key) => select(key, true),
     });

@@ -161,6 +161,7 @@ def test_compare_page_marks_the_first_divergence_and_the_differing_steps(viewer:
     assert "price_order" not in data["differs"]
     assert data["a"]["statuses"]["payment.authorize"] == "failed"
     assert data["b"]["statuses"]["payment.authorize"] == "success"
+    assert data["b"]["graph"] is None  # one definition: its graph is sent once
     assert '<code class="diff-path">card</code>' in page
 
 

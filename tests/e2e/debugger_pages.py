@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
+# The time-travel page loads the form library (the largest script of the app): on a busy CI
+# machine it is ready in seconds, not in expect()'s default five.
+READY_MS = 20_000
+
 
 class TimeTravelPage:
     """`/runs/<run_id>/time-travel/?step=<key>`: the edits on the left, the plan on the right."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        expect(page.locator("main[data-ready]")).to_be_attached()
-        expect(self.input_form.locator(".schema-form-widget[data-ready]")).to_be_attached()
+        expect(page.locator("main[data-ready]")).to_be_attached(timeout=READY_MS)
+        expect(self.input_form.locator(".schema-form-widget[data-ready]")).to_be_attached(
+            timeout=READY_MS
+        )
 
     @property
     def input_form(self) -> Locator:
@@ -52,7 +58,7 @@ class ComparePage:
 
     def __init__(self, page: Page) -> None:
         self.page = page
-        expect(page.locator("main[data-ready]")).to_be_attached()
+        expect(page.locator("main[data-ready]")).to_be_attached(timeout=READY_MS)
 
     @property
     def first_divergence(self) -> Locator:

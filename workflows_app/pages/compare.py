@@ -46,10 +46,12 @@ def _sides(row: dict[str, Any]) -> dict[str, Any]:
 def page_data(result: dict[str, Any], graphs: tuple[Any, Any]) -> dict[str, Any]:
     """What `frontend/compare/page.js` draws: both graphs, each step's status on each side, the
     steps that differ and the first divergence."""
+    same = graphs[1] == graphs[0]
     return {
         "a": {"run_id": result["a"]["run_id"], "graph": graphs[0],
               "statuses": {r["key"]: r["a"]["status"] for r in result["steps"] if r["a"]}},
-        "b": {"run_id": result["b"]["run_id"], "graph": graphs[1],
+        # Runs of one definition have one graph: sent once (null: B's is A's).
+        "b": {"run_id": result["b"]["run_id"], "graph": None if same else graphs[1],
               "statuses": {r["key"]: r["b"]["status"] for r in result["steps"] if r["b"]}},
         "differs": [r["key"] for r in result["steps"] if r["differs"]],
         "first": ".".join(result["first_divergence"]) if result["first_divergence"] else None,
