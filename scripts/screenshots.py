@@ -107,6 +107,22 @@ def live_run(page: Page) -> None:
     page.wait_for_timeout(1500)  # a few iterations on the timeline
 
 
+def time_travel(page: Page, run_id: str) -> None:
+    """The time-travel page of a declined order, its card edited and the plan updated."""
+    page.goto(f"/runs/{run_id}/time-travel/?step=payment.authorize")
+    expect(page.locator("main[data-ready]")).to_be_attached()
+    card = page.locator('[data-tt-input] [data-schemapath="root.card"] input')
+    card.fill("4242")
+    card.press("Tab")
+    expect(page.locator("[data-tt-plan-state]")).to_have_text("updated for your edits")
+
+
+def compare(page: Page, a: str, b: str) -> None:
+    """Two runs compared, opened on the first divergence."""
+    page.goto(f"/compare/?a={a}&b={b}")
+    expect(page.locator("main[data-ready]")).to_be_attached()
+
+
 def pages(page: Page) -> Iterator[tuple[str, Callable[[], None]]]:
     """(name, how to open it) for every page."""
     nested = first_run(page, "workflow=order-fulfilment&status=success")
@@ -127,6 +143,10 @@ def pages(page: Page) -> Iterator[tuple[str, Callable[[], None]]]:
     yield "run-scrubbed", lambda: scrubbed(page, nested)
     yield "run-shortcuts", lambda: shortcuts(page, nested)
     yield "run-paused", lambda: paused(page)
+    fork = first_run(page, f"parent_run_id={pipeline}")
+    yield "time-travel", lambda: time_travel(page, declined)
+    yield "compare", lambda: compare(page, pipeline, fork)
+    yield "run-lineage", lambda: run_page(page, f"/runs/{fork}/")
 
 
 def paused(page: Page) -> None:

@@ -104,7 +104,8 @@ class SchemaForm {
     }, h("p", { class: "muted" }, "Any JSON value", this.schema ? " matching the schema" : "", "."), this.raw);
     const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": `${label || name} editor` },
       this.schema ? this.formTab : null, this.rawTab);
-    this.element.append(this.problems, tabs, this.schema ? this.formPanel : null, this.rawPanel);
+    // append() would write a null as the text "null".
+    this.element.append(...[this.problems, tabs, this.schema ? this.formPanel : null, this.rawPanel].filter(Boolean));
     container.append(this.element);
     this.formTab.addEventListener("click", () => this.showTab("form"));
     this.rawTab.addEventListener("click", () => this.showTab("raw"));

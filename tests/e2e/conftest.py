@@ -285,10 +285,13 @@ def chromium() -> Iterator[Any]:
 
     One per module: Playwright's sync API keeps an event loop running in this thread while it
     is open, which the asyncio tests of other modules could not run beside."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install chromium`.")
+    # Assertions wait as long as actions do: a loaded two-core CI machine answers a resume or
+    # paints a live update well after Playwright's default five seconds.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

@@ -20,6 +20,8 @@ ORDER = {
 }
 LARGE_EXPENSE = {"employee": "Grace", "amount": 640, "description": "conference hotel"}
 SLOW = {"ticks": 20, "tick_seconds": 0.2, "pause_seconds": 0.4}
+# Still ticking when a slow machine has finished signing in and drawing the page.
+LONG = {"ticks": 50, "tick_seconds": 0.5, "pause_seconds": 0.4}
 
 
 def last_seq(server: LiveServer, run_id: str) -> int:
@@ -206,7 +208,7 @@ def test_the_state_rebuilt_from_a_stored_snapshot_matches_the_live_page(
 
 
 def test_operator_cancels_a_live_run_from_its_page(page: Page, demo_server: LiveServer) -> None:
-    run_id = start_over_http(demo_server, "slow-countdown", SLOW)
+    run_id = start_over_http(demo_server, "slow-countdown", LONG)
     signed_in(page, "demo", f"/runs/{run_id}/")
     run = RunPage(page, run_id)
     expect(run.node("tick")).to_have_attribute("data-status", "running")

@@ -40,6 +40,7 @@ from engines import (
 RUN_VOLATILE = ("run_id", "created_at", "updated_at", "started_at", "finished_at")
 STEP_VOLATILE = ("started_at", "ended_at", "suspended_at", "resumed_at")
 EVENT_VOLATILE = ("ts", "run_id")
+PAYLOAD_VOLATILE = ("started_at", "retry_at")  # a retry's times
 
 
 def as_json(value: Any) -> Any:
@@ -76,6 +77,8 @@ def stable_events(events: Sequence[Event], run_ids: Sequence[str] = ()) -> list[
         data = as_json(event.to_dict())
         for key in EVENT_VOLATILE:
             data.pop(key)
+        for key in PAYLOAD_VOLATILE:
+            data["payload"].pop(key, None)
         if "parent_run_id" in data["payload"]:
             data["payload"]["parent_run_id"] = run_ref(data["payload"]["parent_run_id"], run_ids)
         out.append(data)

@@ -22,6 +22,7 @@ from workflows_app import payloads
 from workflows_app.models import Run
 from workflows_app.pages import run_moment
 from workflows_app.pages.access import can_operate, viewer_required
+from workflows_app.pages.lineage import lineage_tree
 from workflows_app.pages.run_panel import run_panel, step_panel
 
 ACTIVE = ("pending", "running", "waiting")
@@ -215,6 +216,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "actions": actions(head, operator),
         "page_data": {**page_data(run, head, steps, operator), "at": at},
         "at": at,
+        "lineage": lineage_tree(run),
     }
     return render(request, "runs/detail.html", context)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from workflows_app.pages import inbox, run, runs, workflows
+from workflows_app.pages import compare, inbox, run, runs, time_travel, workflows
 
 urlpatterns = [
     path("", runs.run_list, name="runs"),
@@ -13,6 +13,8 @@ urlpatterns = [
     path("runs/rows/", runs.run_rows, name="run-rows"),
     path("runs/<str:run_id>/", run.run_detail, name="run-detail"),
     path("runs/<str:run_id>/panel/", run.run_panel_fragment, name="run-panel"),
+    path("runs/<str:run_id>/time-travel/", time_travel.time_travel_page, name="run-time-travel"),
+    path("compare/", compare.compare_page, name="compare"),
     path("workflows/", workflows.workflow_list, name="workflows"),
     path("workflows/<path:workflow_id>/", workflows.workflow_detail, name="workflow-detail"),
     path("inbox/", inbox.inbox, name="inbox"),
