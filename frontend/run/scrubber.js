@@ -235,7 +235,6 @@ export class Scrubber {
   _draw(state, at) {
     const { graph, timeline, panel } = this.widgets;
     graph.state = state;
-    graph.failure = undefined; // the path to the first failure is that moment's
     graph.update(null);
     timeline.state = state;
     timeline.update(true);
