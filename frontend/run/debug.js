@@ -41,6 +41,7 @@ export class Debugger {
     this.pausedAt = [];
     this.setting = false;
     this.busy = false;
+    this.pauses = 0; // pauses shown so far
 
     this.count = h("span", { class: "muted", "data-breakpoint-count": "" });
     this.setButton = h("button", {
@@ -168,7 +169,9 @@ export class Debugger {
       head.per_step ? h("span", { class: "muted" }, " (step by step)") : "",
     );
     this._paint();
-    if (this.pausedAt.length) this.onPaused(this.pausedAt[0]);
+    // `first`: the pause the page opened on (a step in the address is kept then).
+    if (this.pausedAt.length) this.onPaused(this.pausedAt[0], this.pauses === 0);
+    this.pauses += 1;
   }
 
   /** Run the next step, then pause again (`n`). */

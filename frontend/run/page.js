@@ -74,7 +74,10 @@ export function mount(main) {
   if (debugBar) {
     widgets.debug = new Debugger(debugBar, {
       state, data, graph: widgets.graph, selected: () => selected,
-      onPaused: (key) => { if (!widgets.scrubber || widgets.scrubber.at === null) select(key); },
+      onPaused: (key, first) => {
+        const scrubbed = widgets.scrubber && widgets.scrubber.at !== null;
+        if (!scrubbed && !(first && selected)) select(key);
+      },
     });
   }
   bindRunShortcuts({ runId, widgets, select, selected: () => selected });

@@ -59,7 +59,8 @@ export class Scrubber {
     this.reach = new Map(); // kept snapshot's seq -> the greatest seq it was the answer for
     this.cost = 0; // ms from the last move to its drawing (the benchmark reads it)
     this.none = 0; // no snapshot is stored at or before this seq
-    this.ticket = 0;
+    this.wanted = undefined; // the position still to build
+    this.running = null; // the build loop, while one runs
     this.panelTimer = null;
     this.rendered = 0; // positions drawn (the benchmark reads it)
 
@@ -106,22 +107,34 @@ export class Scrubber {
     this.at = target;
     this.slider.value = String(target ?? this.live.seq);
     this._remember();
-    const ticket = ++this.ticket;
     this.movedAt = performance.now();
     if (target === null) {
+      this.wanted = undefined;
       this.moment = null;
       this._draw(this.live, null);
       return Promise.resolve();
     }
-    return this._build(target).then((moment) => {
-      if (ticket !== this.ticket || !moment) return; // moved on meanwhile
-      this.moment = moment;
-      this._draw(moment, target);
-    }).catch((error) => {
-      if (ticket !== this.ticket) return;
-      this.readout.replaceChildren(h("span", { class: "alert-inline", role: "alert" },
-        `This moment could not be shown: ${error.message}`));
-    });
+    // One moment is built at a time; a drag's moves in between are skipped for the latest.
+    this.wanted = target;
+    if (!this.running) this.running = this._run().finally(() => { this.running = null; });
+    return this.running;
+  }
+
+  async _run() {
+    while (this.wanted !== undefined) {
+      const target = this.wanted;
+      this.wanted = undefined;
+      try {
+        const moment = await this._build(target);
+        if (this.at === null) continue; // back at now meanwhile
+        this.moment = moment;
+        if (this.wanted === undefined && this.at === target) this._draw(moment, target);
+      } catch (error) {
+        if (this.wanted !== undefined || this.at !== target) continue;
+        this.readout.replaceChildren(h("span", { class: "alert-inline", role: "alert" },
+          `This moment could not be shown: ${error.message}`));
+      }
+    }
   }
 
   async _build(target) {
@@ -235,7 +248,6 @@ export class Scrubber {
   _draw(state, at) {
     const { graph, timeline, panel } = this.widgets;
     graph.state = state;
-    graph.failure = undefined; // the path to the first failure is that moment's
     graph.update(null);
     timeline.state = state;
     timeline.update(true);
