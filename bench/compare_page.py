@@ -15,7 +15,7 @@ import os
 import statistics
 from typing import Any
 
-from bench.run_page import CHROMIUM, CHROMIUM_ARGS, PASSWORD, USER, recorded_run, server
+from bench.run_page import CHROMIUM, CHROMIUM_ARGS, recorded_run, server, signed_in_page
 
 # When the page said it was ready (the steps with their diffs, scrolled to the first divergence)
 # and painted after that, and when both graphs were drawn, in ms since navigation started.
@@ -70,16 +70,8 @@ def main() -> None:
         b = recorded_run(env, "bench-page-chain", {"i": 1})
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            laptop: Any = {"width": 1366, "height": 860}
-            context = browser.new_context(viewport=laptop, base_url=base_url)
-            context.add_init_script(PROBE)
-            page = context.new_page()
-            page.goto("/accounts/login/")
-            page.get_by_label("Username").fill(USER)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_selector("[data-username]")
-            cdp = context.new_cdp_session(page)
+            page = signed_in_page(browser, base_url, probe=PROBE)
+            cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
             loads = [load(page, cdp, a, b) for _ in range(args.times)]
             browser.close()

@@ -161,6 +161,21 @@ def server() -> Iterator[tuple[str, dict[str, str]]]:
             process.wait(10)
 
 
+def signed_in_page(browser: Any, base_url: str, *, probe: str | None = None) -> Any:
+    """A laptop-sized tab of `browser`, signed in as the bench user (with `probe` run before
+    every page's own scripts)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=base_url)
+    if probe:
+        context.add_init_script(probe)
+    page = context.new_page()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("[data-username]")
+    return page
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
@@ -236,15 +251,7 @@ def main() -> None:
         log = recorded_run(env, "bench-page-log", {"i": 0, "n": 5000})
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            laptop: Any = {"width": 1366, "height": 860}
-            context = browser.new_context(viewport=laptop, base_url=base_url)
-            context.add_init_script(PROBE)
-            page = context.new_page()
-            page.goto("/accounts/login/")
-            page.get_by_label("Username").fill(USER)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_selector("[data-username]")
+            page = signed_in_page(browser, base_url, probe=PROBE)
 
             big = measure_loads(page, chain, args.times)
             opens = [page.evaluate(OPEN_STEP, f"s{k:04d}") for k in (10, 500, 990, 250, 750)]

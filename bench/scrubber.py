@@ -17,7 +17,14 @@ import random
 import statistics
 from typing import Any
 
-from bench.run_page import CHROMIUM, CHROMIUM_ARGS, PASSWORD, USER, percentile, recorded_run, server
+from bench.run_page import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    percentile,
+    recorded_run,
+    server,
+    signed_in_page,
+)
 
 # One move, timed until the frame after it is drawn.
 MOVE = """async (seq) => {
@@ -92,15 +99,7 @@ def main() -> None:
         chain = recorded_run(env, "bench-page-chain", {"i": 0})
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(
-                viewport={"width": 1366, "height": 860}, base_url=base_url
-            )
-            page = context.new_page()
-            page.goto("/accounts/login/")
-            page.get_by_label("Username").fill(USER)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_selector("[data-username]")
+            page = signed_in_page(browser, base_url)
             runs = {
                 "long log": scrub(page, log, args.jumps, args.drag, 1),
                 "1,000 steps": scrub(page, chain, args.jumps, args.drag, 2),
