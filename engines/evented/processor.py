@@ -85,7 +85,8 @@ class Processor:
         run_id = job["run_id"]
         owner = f"{self.owner}:{uuid.uuid4().hex[:8]}"
         key = f"run:{run_id}"
-        while not await self.pubsub.acquire(key, owner, LEASE_TTL):
+        # The holder may be another process: nothing here to wait on but the lease itself.
+        while not await self.pubsub.acquire(key, owner, LEASE_TTL):  # noqa: ASYNC110
             await asyncio.sleep(0.005)  # another worker handles an event of this run
         self.leases[run_id] = owner
         outbox = Outbox(self.pubsub, run_id)
