@@ -52,7 +52,7 @@ class _Runtime:
     pubsub: PubSub
     stop_listening: Callable[[], Awaitable[None]] | None = None
     worker: Worker | None = None
-    worker_task: asyncio.Task[None] | None = None
+    holder: asyncio.Task[None] | None = None
     waiters: dict[str, asyncio.Future[Message]] = field(default_factory=dict)
 
 
@@ -108,8 +108,27 @@ class EventedEngine:
             )  # fmt: skip
             rt.worker = Worker(rt.pubsub, processor, self.consumer)
             await rt.worker.start_listening()
-            rt.worker_task = asyncio.ensure_future(rt.worker.run())
+        rt.holder = asyncio.ensure_future(self._hold(rt))
         return rt
+
+    async def _hold(self, rt: _Runtime) -> None:
+        """Run the embedded worker (or just wait) for as long as the loop lives; then close
+        the transport, also when the loop ends without `aclose` (the sync facade's
+        `asyncio.run` cancels this task on its way out)."""
+        try:
+            if rt.worker is not None:
+                await rt.worker.run()
+            else:
+                await asyncio.Event().wait()
+        finally:
+            if rt.stop_listening is not None:
+                await rt.stop_listening()
+            if self.purge_on_close:
+                purge: Any = getattr(rt.pubsub, "purge", None)
+                if purge is not None:
+                    with contextlib.suppress(Exception):
+                        await purge()
+            await rt.pubsub.aclose()
 
     def _on_message(self, channel: str, message: Message) -> None:
         if not channel.startswith("run:"):
@@ -200,21 +219,16 @@ class EventedEngine:
     async def aclose(self) -> None:
         rt = self._runtime
         self._runtime = None
-        if rt is not None:
+        if rt is not None and rt.holder is not None:
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
                 running = None
             if running is rt.loop:
-                if rt.worker is not None and rt.worker_task is not None:
-                    rt.worker.stop()
-                    with contextlib.suppress(Exception):
-                        await rt.worker_task
-                if rt.stop_listening is not None:
-                    await rt.stop_listening()
-                if self.purge_on_close:
-                    purge: Any = getattr(rt.pubsub, "purge", None)
-                    if purge is not None:
-                        await purge()
-                await rt.pubsub.aclose()
+                if rt.worker is not None:
+                    rt.worker.stop()  # it winds down, then the holder closes the transport
+                else:
+                    rt.holder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await rt.holder
         await self._listeners.drain()

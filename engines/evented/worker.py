@@ -80,9 +80,10 @@ class Worker:
                 await asyncio.wait({taking, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 stopping.cancel()
                 if not taking.done():
-                    taking.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await taking
+                    # Not cancelled mid-command (that would drop a broker connection): a take
+                    # blocks for at most `block`; what it brings back is handed back.
+                    taken = await taking
+                    await self.pubsub.hand_back(self.consumer, taken)
                     break
                 for delivery in taking.result():
                     task = asyncio.ensure_future(self._handle(delivery))
