@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from engines.core.cancel import cancel_in_storage
@@ -60,6 +60,7 @@ class Processor:
         clock: Callable[[], float],
         owner: str,
         timer_threshold: float = 0.05,
+        on_walk: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.storage = storage
         self.pubsub = pubsub
@@ -67,6 +68,9 @@ class Processor:
         self.clock = clock
         self.owner = owner
         self.timer_threshold = timer_threshold
+        # Called with the run id before each walk (the Django worker records itself as the
+        # run's executing process there).
+        self.on_walk = on_walk
         # The runs this worker walks now, with their cancel tokens: a broadcast cancel sets it.
         self.executing: dict[str, CancelToken] = {}
         # Leases held now (renewed by the worker's keep-alive), by run id.
@@ -163,6 +167,8 @@ class Processor:
                     await self._cancel(workflow, run_id, outbox)
                     return
                 cancel.cancel()
+            if self.on_walk is not None:
+                await self.on_walk(run_id)
             recorder = WalkRecorder(
                 execution.snapshot, self.storage, outbox.events, self.clock, quiet
             )

@@ -156,13 +156,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def serve(worker: Worker) -> None:
     """Run `worker` until SIGTERM or SIGINT."""
+    serve_with(worker, None)
+
+
+def serve_with(
+    worker: Worker, around: Callable[[], contextlib.AbstractAsyncContextManager[None]] | None
+) -> None:
+    """Run `worker` until SIGTERM or SIGINT, inside `around()` (a heartbeat) if given."""
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
-        await worker.run()
-        await worker.pubsub.aclose()
+        try:
+            if around is None:
+                await worker.run()
+            else:
+                async with around():
+                    await worker.run()
+        finally:
+            await worker.pubsub.aclose()
 
     asyncio.run(main())
 
