@@ -43,6 +43,9 @@ log = logging.getLogger("engines.evented")
 LEASE_TTL = 10.0
 """Seconds a run's lease lives without renewal (a worker renews it while it works)."""
 CANCEL_FLAG_TTL = 3600.0
+# A run left active by a worker that died may have been marked `interrupted` by an app's
+# recovery meanwhile: the worker that claims the dead one's event goes on with it.
+REWALKABLE = frozenset({"running", "waiting", "interrupted"})
 
 
 def cancel_flag(run_id: str) -> str:
@@ -146,7 +149,7 @@ class Processor:
         await self._walk(workflow, execution, quiet, outbox)
 
     def _rewalk(self, stored: Any, resume: Any, per_step: bool) -> Execution | None:
-        if stored is None or stored.status not in ("running", "waiting"):
+        if stored is None or stored.status not in REWALKABLE:
             return None  # finished, suspended or canceled meanwhile: nothing to do
         stored.status = "running"
         return Execution(stored, ExecutionMode.CONTINUE, resume, per_step)

@@ -28,7 +28,9 @@ def serve(concurrency: int = 32) -> None:
         raise CommandError("the evented worker needs REDIS_URL (the web app's Redis)")
     workflows = WorkflowSet(list(registry.workflows().values()))
     prefix = os.environ.get("STEPBACK_EVENTED_PREFIX", "stepback")
-    pubsub = RedisPubSub(redis_url(), prefix)
+    # How long a dead worker's events wait before another worker claims them.
+    claim_idle = float(os.environ.get("STEPBACK_EVENTED_CLAIM_IDLE", "5"))
+    pubsub = RedisPubSub(redis_url(), prefix, claim_idle=claim_idle)
     me = processes.beat()  # registered before the first run is taken
     processor = Processor(
         services.storage(), pubsub, workflows, time.time, me,
