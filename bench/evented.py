@@ -43,19 +43,23 @@ def chain(steps: int, wid: str = "w1") -> Workflow:
     return wf.commit()
 
 
-async def _engine(url: str, workers: int) -> tuple[EventedEngine, list[asyncio.Task[None]]]:
+Extra = list[tuple[Worker, asyncio.Task[None]]]
+
+
+async def _engine(url: str, workers: int) -> tuple[EventedEngine, Extra]:
     prefix = f"stepback:bench:{uuid.uuid4().hex[:8]}"
     engine = EventedEngine(
         InMemoryStorage(), lambda: RedisPubSub(url, prefix), name="evented-redis",
         purge_on_close=True,
     )  # fmt: skip
     await engine.runtime()
-    extra: list[asyncio.Task[None]] = []
+    extra: Extra = []
     for index in range(workers - 1):
         pubsub = RedisPubSub(url, prefix)
         name = f"bench-extra-{index}"
         processor = Processor(engine.storage, pubsub, engine.workflows, time.time, name)
-        extra.append(asyncio.ensure_future(Worker(pubsub, processor, name).run()))
+        worker = Worker(pubsub, processor, name)
+        extra.append((worker, asyncio.ensure_future(worker.run())))
     return engine, extra
 
 
@@ -73,9 +77,7 @@ async def w1(url: str, steps: int, workers: int, rounds: int = 3) -> float:
             assert result.result == {"v": steps}
             best = min(best, elapsed / steps)
     finally:
-        for task in extra:
-            task.cancel()
-        await engine.aclose()
+        await _close(engine, extra)
     return best
 
 
@@ -94,10 +96,16 @@ async def events_per_second(url: str, runs: int = 200, steps: int = 10) -> float
         for r in results:
             events += len(await engine.storage.read_events(r.run_id))
     finally:
-        for task in extra:
-            task.cancel()
-        await engine.aclose()
+        await _close(engine, extra)
     return events / elapsed
+
+
+async def _close(engine: EventedEngine, extra: Extra) -> None:
+    for worker, task in extra:
+        worker.stop()
+        await task
+        await worker.pubsub.aclose()
+    await engine.aclose()
 
 
 # -- Celery ---------------------------------------------------------------------------------------
