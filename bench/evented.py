@@ -119,7 +119,7 @@ def celery_app() -> Any:
         task_serializer="json", result_serializer="json", worker_hijack_root_logger=False
     )
 
-    @app.task(name="bench.bump")
+    @app.task(name="bench.bump")  # type: ignore[untyped-decorator]  # Celery has no types
     def bump_task(value: int) -> int:
         return value + 1
 
