@@ -20,9 +20,9 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from engines.core.cancel import cancel_in_storage
 from engines.core.engine import Execution
@@ -42,6 +42,12 @@ from engines.storage.base import Storage
 from engines.storage.memory import InMemoryStorage
 
 PubSubFactory = Callable[[], PubSub]
+T = TypeVar("T")
+
+
+def _resolve(waiter: asyncio.Future[Message], message: Message) -> None:
+    if not waiter.done():
+        waiter.set_result(message)
 
 
 @dataclass
@@ -53,7 +59,6 @@ class _Runtime:
     stop_listening: Callable[[], Awaitable[None]] | None = None
     worker: Worker | None = None
     holder: asyncio.Task[None] | None = None
-    waiters: dict[str, asyncio.Future[Message]] = field(default_factory=dict)
 
 
 class EventedEngine:
@@ -90,13 +95,18 @@ class EventedEngine:
         self._listeners = Listeners()
         self._active: set[str] = set()
         self._runtime: _Runtime | None = None
+        # The callers waiting for the end of an execution, by run id (on their own loops).
+        self._waiters: dict[str, asyncio.Future[Message]] = {}
 
     # -- the runtime on this loop ---------------------------------------------------------------
 
     async def runtime(self) -> _Runtime:
+        """The engine's transport, listener and worker: on the loop that first needed them
+        while that loop runs (a web app's executor thread), else on this loop (the sync
+        facade's successive `asyncio.run` calls)."""
         loop = asyncio.get_running_loop()
         rt = self._runtime
-        if rt is not None and rt.loop is loop:
+        if rt is not None and (rt.loop is loop or rt.loop.is_running()):
             return rt
         rt = _Runtime(loop, self.pubsub_factory())
         self._runtime = rt
@@ -140,10 +150,10 @@ class EventedEngine:
             if events:
                 self._listeners.publish(events)
             return
-        rt = self._runtime
-        waiter = rt.waiters.get(run_id) if rt is not None else None
+        waiter = self._waiters.get(run_id)
         if waiter is not None and not waiter.done():
-            waiter.set_result(message)
+            # The caller may wait on another loop (a request thread) than this listener's.
+            waiter.get_loop().call_soon_threadsafe(_resolve, waiter, message)
 
     # -- the Engine protocol ----------------------------------------------------------------------
 
@@ -154,14 +164,13 @@ class EventedEngine:
         self._active.add(run_id)
         try:
             self.workflows.add(workflow)
-            rt = await self.runtime()
-            waiter: asyncio.Future[Message] = rt.loop.create_future()
-            rt.waiters[run_id] = waiter
+            waiter: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+            self._waiters[run_id] = waiter
             try:
-                await rt.pubsub.enqueue(jobs.walk_job(workflow, execution))
+                await self._on_runtime_loop(self._enqueue(jobs.walk_job(workflow, execution)))
                 message = await waiter
             finally:
-                rt.waiters.pop(run_id, None)
+                self._waiters.pop(run_id, None)
         finally:
             self._active.discard(run_id)
         if message.get("k") == "error":
@@ -175,10 +184,23 @@ class EventedEngine:
         """Publish `execution` and return at once: workers execute it (the web process's
         way when workers run elsewhere)."""
         self.workflows.add(workflow)
+        await self._on_runtime_loop(self._enqueue(jobs.walk_job(workflow, execution)))
+
+    async def _enqueue(self, job: dict[str, Any]) -> None:
         rt = await self.runtime()
-        await rt.pubsub.enqueue(jobs.walk_job(workflow, execution))
+        await rt.pubsub.enqueue(job)
+
+    async def _on_runtime_loop(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Await `coro` on the runtime's loop (the transport is bound to it)."""
+        rt = await self.runtime()
+        if rt.loop is asyncio.get_running_loop():
+            return await coro
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, rt.loop))
 
     async def cancel(self, workflow: Workflow, run_id: str) -> bool:
+        return await self._on_runtime_loop(self._cancel(workflow, run_id))
+
+    async def _cancel(self, workflow: Workflow, run_id: str) -> bool:
         snap = await self.storage.load(run_id)
         if snap is None and run_id not in self._active:
             raise RunNotFoundError(f"No run {run_id!r} in storage")
