@@ -97,6 +97,14 @@ class EventedEngine:
         self._runtime: _Runtime | None = None
         # The callers waiting for the end of an execution, by run id (on their own loops).
         self._waiters: dict[str, asyncio.Future[Message]] = {}
+        self._starting: asyncio.Task[_Runtime] | None = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            # Built on a running loop: connect and start the worker now, not in the first call.
+            self._starting = loop.create_task(self._create(loop))
 
     # -- the runtime on this loop ---------------------------------------------------------------
 
@@ -108,8 +116,14 @@ class EventedEngine:
         rt = self._runtime
         if rt is not None and (rt.loop is loop or rt.loop.is_running()):
             return rt
+        starting = self._starting
+        if starting is None or starting.get_loop() is not loop:
+            # One creation per loop, however many callers ask at once.
+            starting = self._starting = loop.create_task(self._create(loop))
+        return await starting
+
+    async def _create(self, loop: asyncio.AbstractEventLoop) -> _Runtime:
         rt = _Runtime(loop, self.pubsub_factory())
-        self._runtime = rt
         rt.stop_listening = await rt.pubsub.listen(self._on_message)
         if self.embedded:
             processor = Processor(
@@ -119,6 +133,9 @@ class EventedEngine:
             rt.worker = Worker(rt.pubsub, processor, self.consumer)
             await rt.worker.start_listening()
         rt.holder = asyncio.ensure_future(self._hold(rt))
+        # Published only once listening: a caller never waits on a runtime that could miss
+        # the end of its execution.
+        self._runtime = rt
         return rt
 
     async def _hold(self, rt: _Runtime) -> None:
@@ -241,6 +258,11 @@ class EventedEngine:
     async def aclose(self) -> None:
         rt = self._runtime
         self._runtime = None
+        starting, self._starting = self._starting, None
+        if rt is None and starting is not None and not starting.done():
+            # Closed while still connecting: let it finish, then close what it made.
+            with contextlib.suppress(Exception):
+                rt = await starting
         if rt is not None and rt.holder is not None:
             try:
                 running = asyncio.get_running_loop()
