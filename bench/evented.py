@@ -115,6 +115,8 @@ def celery_app() -> Any:
     from celery import Celery
 
     app = Celery("stepback_bench", broker=REDIS, backend=REDIS)
+    # Every link of a chain goes to the bench's own queue (not only the first).
+    app.conf.task_default_queue = os.environ.get("STEPBACK_BENCH_QUEUE", "stepback-bench")
     app.conf.update(
         task_serializer="json", result_serializer="json", worker_hijack_root_logger=False
     )
@@ -133,8 +135,9 @@ def celery_chain(url: str, steps: int, rounds: int = 2) -> float:
     """Best seconds per task of a Celery chain of `steps` trivial tasks on the same Redis."""
     from celery import chain as celery_chain_of
 
-    env = dict(os.environ, STEPBACK_BENCH_REDIS_URL=url, STEPBACK_BENCH_CELERY="1")
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    os.environ["STEPBACK_BENCH_QUEUE"] = queue
+    env = dict(os.environ, STEPBACK_BENCH_REDIS_URL=url, STEPBACK_BENCH_CELERY="1")
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "bench.evented:app", "worker", "-P", "solo",
          "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle",
