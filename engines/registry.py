@@ -28,7 +28,34 @@ def _default(storage: Storage | None) -> Engine:
     return DefaultEngine(storage=storage)
 
 
-_BUILDERS: dict[str, EngineBuilder] = {"default": _default}
+def _evented_memory(storage: Storage | None) -> Engine:
+    from engines.evented import EventedEngine
+
+    return EventedEngine(storage=storage, name="evented-memory")
+
+
+def _evented_redis(storage: Storage | None) -> Engine:
+    from engines.evented.factory import redis_engine
+
+    return redis_engine(storage)
+
+
+def _evented(storage: Storage | None) -> Engine:
+    from engines.evented.factory import evented_engine
+
+    return evented_engine(storage)
+
+
+_BUILDERS: dict[str, EngineBuilder] = {
+    "default": _default,
+    "evented-memory": _evented_memory,
+    "evented-redis": _evented_redis,
+    # On Redis when REDIS_URL is set (workers elsewhere share it), else in this process.
+    "evented": _evented,
+}
+
+ALIASES = frozenset({"evented"})
+"""Names that build an engine another name also builds (test suites skip them)."""
 
 
 def engine_builders() -> dict[str, EngineBuilder]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from engines.core.engine import Engine
+from engines.registry import ALIASES
 from engines.registry import engine_builders as registered_engines
 from engines.storage.base import Storage
 from engines.storage.memory import InMemoryStorage
@@ -22,8 +24,21 @@ def storage_factories() -> dict[str, Callable[[], Storage]]:
 
 
 def engine_builders() -> dict[str, EngineBuilder]:
-    """Every engine by name (`engines.registry`), as a function of the storage it should use."""
-    return {name: build for name, build in registered_engines().items()}
+    """Every engine by name (`engines.registry`, aliases left out), as a function of the
+    storage it should use. `evented-redis` uses `STEPBACK_TEST_REDIS_URL` when it is set."""
+    builders: dict[str, EngineBuilder] = {
+        name: build for name, build in registered_engines().items() if name not in ALIASES
+    }
+    test_redis = os.environ.get("STEPBACK_TEST_REDIS_URL")
+    if test_redis and "evented-redis" in builders:
+
+        def evented_redis(storage: Storage) -> Engine:
+            from engines.evented.factory import redis_engine
+
+            return redis_engine(storage, test_redis)
+
+        builders["evented-redis"] = evented_redis
+    return builders
 
 
 def engine_factories() -> dict[str, Callable[[], Engine]]:

@@ -39,10 +39,16 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 BROWSER=$(/usr/bin/chromium --version 2>/dev/null | head -n 1 | cut -d' ' -f1,2 || echo "Chromium")
 
+# The evented-redis engine (conformance, differential and fault tests) uses this Redis.
+export STEPBACK_TEST_REDIS_URL=$REDIS
+
 echo "== Stepback test suite"
 "$PY" - <<'PYEOF'
 from engines.testing import engine_builders
+from tests.storages import storage_names
 print("engines:  " + ", ".join(engine_builders()))
+for name in engine_builders():
+    print(f"   {name}: conformance on {', '.join(storage_names(name))}")
 PYEOF
 
 echo "== lint: ruff + mypy + Django system checks"
@@ -59,6 +65,7 @@ echo "   layers: engines (conformance, storage contract, unit), Django app (API,
 echo "== pass 2: PostgreSQL + Redis channel layer; storage django"
 if services_up; then
   echo "   layers: conformance + storage contract on PostgreSQL, Django app, e2e (Daphne + Redis), browser (Playwright + $BROWSER, Redis layer)"
+  echo "   engines: $(STEPBACK_TEST_STORAGES=django "$PY" -c 'from engines.testing import engine_builders; from tests.storages import storage_names; print(", ".join(n for n in engine_builders() if storage_names(n)))')"
   DATABASE_URL=$PG_URL REDIS_URL=$REDIS STEPBACK_TEST_STORAGES=django \
     "$PY" -m pytest -q -p no:cacheprovider tests/conformance tests/storage tests/app tests/e2e "$@"
 else

@@ -22,11 +22,26 @@ from engines.storage.memory import InMemoryStorage
 from engines.testing import storage_factories
 
 ENV = "STEPBACK_TEST_STORAGES"
+EVENTED_ENV = "STEPBACK_TEST_EVENTED_STORAGES"
 DJANGO = "django"
+# The evented engines run the suite on the storages `engines` ships (each case pays a broker
+# round trip, and what they add is the transport, not a storage); evented-redis on the JSON
+# one, as its workers see state. Their PostgreSQL pass is opted into with
+# STEPBACK_TEST_EVENTED_STORAGES=django.
+EVENTED_DEFAULT = {"evented-memory": "memory,memory-json", "evented-redis": "memory-json"}
 
 
-def storage_names() -> list[str]:
-    """The storage names to test, all of them unless `STEPBACK_TEST_STORAGES` picks some."""
+def storage_names(engine: str | None = None) -> list[str]:
+    """The storage names to test, all of them unless `STEPBACK_TEST_STORAGES` picks some; for
+    an evented engine, only those `STEPBACK_TEST_EVENTED_STORAGES` also names."""
+    names = _storage_names()
+    if engine is not None and engine.startswith("evented"):
+        evented = os.environ.get(EVENTED_ENV, EVENTED_DEFAULT.get(engine, "memory")).split(",")
+        names = [name for name in names if name in {e.strip() for e in evented}]
+    return names
+
+
+def _storage_names() -> list[str]:
     known = [*storage_factories(), DJANGO]
     wanted = [name.strip() for name in os.environ.get(ENV, "").split(",") if name.strip()]
     if not wanted:

@@ -17,7 +17,7 @@ from tests.storages import build_storage, storage_names, storage_param
 
 
 def _combinations() -> list[ParameterSet]:
-    return [storage_param(s, e) for e in engine_builders() for s in storage_names()]
+    return [storage_param(s, e) for e in engine_builders() for s in storage_names(e)]
 
 
 @pytest.fixture(params=_combinations())

@@ -1,0 +1,1 @@
+"""Worker processes of the engines that execute runs outside the web process."""
