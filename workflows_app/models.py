@@ -155,7 +155,7 @@ class WorkflowGraph(models.Model):
 
     key = models.CharField(max_length=64, primary_key=True, help_text="sha256 of the JSON")
     workflow_id = models.CharField(max_length=200, blank=True, default="")
-    graph = models.JSONField(default=dict, blank=True)
+    graph = JSONText(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.workflow_id} graph {self.key[:12]}"

@@ -135,12 +135,22 @@ def _attempt(record: StepRecord) -> dict[str, Any]:
     }
 
 
-def steps_of(run: Run) -> list[dict[str, Any]]:
+def steps_of(run: Run, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     """`StepSerializer` rows: each step path's latest attempt, with all its attempts, in the
-    order the engine recorded the steps (nested steps follow the workflow step holding them)."""
+    order the engine recorded the steps (nested steps follow the workflow step holding them);
+    with `offset` and `limit`, that many paths after skipping `offset` (a path's attempts
+    share its position)."""
     attempts: dict[str, list[dict[str, Any]]] = {}
-    records = StepRecord.objects.filter(run=run).order_by("position", "path", "attempt")
-    for record in records:
+    records = StepRecord.objects.filter(run=run)
+    if offset or limit is not None:
+        if limit == 0:
+            return []
+        positions = records.order_by("position").values_list("position", flat=True).distinct()
+        window = list(positions[offset : None if limit is None else offset + limit])
+        if not window:
+            return []
+        records = records.filter(position__gte=window[0], position__lte=window[-1])
+    for record in records.order_by("position", "path", "attempt"):
         attempts.setdefault(record.path, []).append(_attempt(record))
     return [
         {**tries[-1], "key": key, "path": path_of(key), "attempts": tries}
@@ -219,8 +229,9 @@ def links(run: Run) -> dict[str, Any]:
     return {"parent": parent, "forks": [fork.summary() for fork in forks]}
 
 
-def run_head(run: Run) -> dict[str, Any]:
-    """`RunDetailSerializer` without its steps: the run, its data, tasks, lineage and actions."""
+def run_head(run: Run, *, graph: bool = True) -> dict[str, Any]:
+    """`RunDetailSerializer` without its steps: the run, its data, tasks, lineage and actions
+    (without the graph, `{}`, when not `graph`)."""
     head = run.head or {}
     tasks = run.human_tasks.select_related("resumed_by").order_by("created_at", "pk")
     actions = actions_of(run)
@@ -235,7 +246,8 @@ def run_head(run: Run) -> dict[str, Any]:
         "context": run.context,
         "suspended": head.get("suspended") or [],
         "resume_labels": head.get("resume_labels") or {},
-        "graph": run.graph,
+        "graph": run.graph if graph else {},
+        "graph_key": run.stored_graph_id,
         "human_tasks": [task_payload(task) for task in tasks],
         "lineage": links(run),
         "started_by": started_by(actions),
@@ -243,9 +255,17 @@ def run_head(run: Run) -> dict[str, Any]:
     }
 
 
-def run_detail(run: Run) -> dict[str, Any]:
-    """`RunDetailSerializer`: everything the run page shows."""
-    return {**run_head(run), "steps": steps_of(run)}
+def run_detail(
+    run: Run, *, steps_offset: int = 0, steps_limit: int | None = None, graph: bool = True
+) -> dict[str, Any]:
+    """`RunDetailSerializer`: everything the run page shows; `steps_offset` and `steps_limit`
+    page its steps (`steps_total` counts them all), `graph=False` leaves the graph out."""
+    return {
+        **run_head(run, graph=graph),
+        "steps": steps_of(run, steps_offset, steps_limit),
+        "steps_total": sum((run.step_counts or {}).values()),
+        "steps_offset": steps_offset,
+    }
 
 
 def step_outline(run: Run) -> dict[str, list[dict[str, Any]]]:

@@ -38,6 +38,7 @@ from workflows_app.api.responses import (
 from workflows_app.api.serializers import (
     CompareQuery,
     EventsQuery,
+    RunDetailQuery,
     RunListQuery,
     StartRunRequest,
 )
@@ -150,10 +151,19 @@ class RunDetailView(APIView):
     @extend_schema(
         operation_id="runs_retrieve",
         summary="A run: summary, input, result, error, state, graph, steps, tasks, lineage",
-        responses={200: RunDetailSerializer, **errors(404)},
+        parameters=[RunDetailQuery],
+        responses={200: RunDetailSerializer, **errors(400, 404)},
     )
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(payloads.run_detail(payloads.get_run(run_id)))
+        query = validated(RunDetailQuery, request.query_params)
+        return Response(
+            payloads.run_detail(
+                payloads.get_run(run_id),
+                steps_offset=query["steps_offset"],
+                steps_limit=query.get("steps_limit"),
+                graph=query["graph"],
+            )
+        )
 
 
 class RunEventsView(APIView):

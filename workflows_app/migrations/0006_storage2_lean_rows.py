@@ -82,4 +82,9 @@ class Migration(migrations.Migration):
             name='payload',
             field=workflows_app.json_columns.JSONText(blank=True, null=True),
         ),
+        migrations.AlterField(
+            model_name='workflowgraph',
+            name='graph',
+            field=workflows_app.json_columns.JSONText(blank=True, default=dict),
+        ),
     ]
