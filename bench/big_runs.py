@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -168,7 +169,7 @@ def measure_api(chain_a: str, chain_b: str, foreach: str, small: str, n: int) ->
     http = client()
     for label, run_id in (("chain", chain_a), ("foreach", foreach)):
         steps = Run.objects.get(pk=run_id).step_records.count()
-        ms, body = best_ms(lambda run_id=run_id: get(http, f"/api/runs/{run_id}/"))
+        ms, body = best_ms(partial(get, http, f"/api/runs/{run_id}/"))
         report(
             f"run detail, {label} of {n} ({steps} step rows), every step",
             f"{ms:.0f} ms, {len(body) / 1024:.0f} KB",
@@ -176,7 +177,7 @@ def measure_api(chain_a: str, chain_b: str, foreach: str, small: str, n: int) ->
             None,
         )
         url = f"/api/runs/{run_id}/?steps_limit=200&graph=false"
-        ms, body = best_ms(lambda url=url: get(http, url))
+        ms, body = best_ms(partial(get, http, url))
         report(
             f"run detail, {label} of {n}, first 200 steps, no graph",
             f"{ms:.1f} ms, {len(body) / 1024:.0f} KB",
@@ -188,7 +189,7 @@ def measure_api(chain_a: str, chain_b: str, foreach: str, small: str, n: int) ->
     seq = Run.objects.get(pk=chain_a).seq
     worst = 0.0
     for at in (1, seq // 3, seq // 2 + 7, seq - 1, seq):
-        ms, _ = best_ms(lambda at=at: get(http, f"/api/runs/{chain_a}/snapshots/{at}/"))
+        ms, _ = best_ms(partial(get, http, f"/api/runs/{chain_a}/snapshots/{at}/"))
         worst = max(worst, ms)
     report(f"snapshot at any seq of the {n}-step chain (worst of 5)", f"{worst:.1f} ms",
            "<= 20 ms", worst <= 20)  # fmt: skip
@@ -239,7 +240,7 @@ def measure_runs_list(count: int) -> None:
     http = client()
     worst = ("", 0.0)
     for query in runs_list.QUERIES:
-        ms, _ = best_ms(lambda query=query: get(http, f"/api/runs/?{query}"), repeat=2)
+        ms, _ = best_ms(partial(get, http, f"/api/runs/?{query}"), repeat=2)
         if ms > worst[1]:
             worst = (query or "(no filter)", ms)
     report(

@@ -232,7 +232,7 @@ def links(run: Run) -> dict[str, Any]:
 def run_head(run: Run, *, graph: bool = True) -> dict[str, Any]:
     """`RunDetailSerializer` without its steps: the run, its data, tasks, lineage and actions
     (without the graph, `{}`, when not `graph`)."""
-    head = run.head or {}
+    head: dict[str, Any] = run.head or {}
     tasks = run.human_tasks.select_related("resumed_by").order_by("created_at", "pk")
     actions = actions_of(run)
     return {
