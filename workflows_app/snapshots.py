@@ -64,8 +64,13 @@ def dumps(value: Any) -> str:
         return _ENCODER.encode(value)
 
 
-loads = orjson.loads
-"""JSON text (or bytes) back to values."""
+def loads(text: str | bytes) -> Any:
+    """JSON text (or bytes) back to values; the stdlib reads what orjson refuses (an unpaired
+    surrogate, which a run stored before the input checks may hold)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def join_object(parts: Iterable[tuple[str, str]]) -> str:
