@@ -241,6 +241,7 @@ def measure_runs_list(count: int) -> None:
     worst = ("", 0.0)
     for query in runs_list.QUERIES:
         ms, _ = best_ms(partial(get, http, f"/api/runs/?{query}"), repeat=2)
+        print(f"    /api/runs/?{query}: {ms:.0f} ms", file=sys.stderr, flush=True)
         if ms > worst[1]:
             worst = (query or "(no filter)", ms)
     report(
@@ -258,6 +259,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1,000 steps, 10,000 runs")
     parser.add_argument("--runs", type=int, default=None, help="runs for the runs list")
     parser.add_argument("--skip-bytes", action="store_true")
+    parser.add_argument("--runs-list-only", action="store_true", help="only the runs list")
     parser.add_argument(
         "--foreach",
         type=int,
@@ -268,8 +270,14 @@ async def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = 1000 if args.quick else 10_000
     runs = args.runs if args.runs is not None else (10_000 if args.quick else 1_000_000)
+    parser_only = args.runs_list_only
     setup(args.database)
     from bench import django_workloads as dw
+
+    if parser_only:
+        in_thread(lambda: measure_runs_list(runs))
+        print_rows(args.database)
+        return 0
 
     print(f"storing runs of {n:,} steps on {args.database} ...", file=sys.stderr, flush=True)
     chain_wf = dw.persisted_chain_workflow(n, wait=True)
@@ -295,11 +303,15 @@ async def main(argv: list[str] | None = None) -> int:
             report(f"bytes per stored step, {steps:,}-step chain", f"{per:.0f} B", "<= 1 KB",
                    per <= 1024)  # fmt: skip
     in_thread(lambda: measure_runs_list(runs))
-    print(f"\nBig stored runs on {args.database}")
+    print_rows(args.database)
+    return 0
+
+
+def print_rows(database: str) -> None:
+    print(f"\nBig stored runs on {database}")
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    return 0
 
 
 def _postgres_size() -> int:

@@ -223,6 +223,12 @@ class Run(models.Model):
             models.Index(fields=["resource_id", "-created_at"], name="run_resource_newest"),
             models.Index(fields=["parent_run_id"], name="run_parent"),
             models.Index(fields=["finished_at", "run_id"], name="run_finished"),
+            # Read backwards, these serve `ordering=-workflow_id` and `-status` (the column,
+            # then newest first), which the indexes above cannot without sorting every run.
+            models.Index(
+                fields=["workflow_id", "created_at", "run_id"], name="run_workflow_oldest"
+            ),
+            models.Index(fields=["status", "created_at", "run_id"], name="run_status_oldest"),
         ]
         permissions = [
             ("operate_run", "Can start, resume, cancel, restart, time-travel and import runs"),
