@@ -74,6 +74,7 @@ format: install
 
 bench: $(BENCH_STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.big_runs
 
 coverage-report: install
 	$(PY) tests/catalog_coverage.py

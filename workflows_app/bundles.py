@@ -7,10 +7,13 @@ differ between databases). No engine is involved: this is row copying, validated
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 import pydantic
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -152,22 +155,73 @@ def _row(
 
 def export_bundle(run: Run) -> dict[str, Any]:
     """The bundle of a stored run (rows in a stable order, so two exports compare equal)."""
-    tasks = []
-    for task in run.human_tasks.select_related("resumed_by").order_by("created_at", "id"):
-        row = _row(task, HumanTaskRow, frozenset({"resumed_by"}))
-        row["resumed_by"] = task.resumed_by.get_username() if task.resumed_by else None
-        tasks.append(row)
+    head = export_bundle_head(run)
     return {
         "format": FORMAT,
         "version": VERSION,
-        "run": _row(run, RunRow),
+        "run": head["run"],
         "events": [_row(e, EventRow) for e in run.events.order_by("seq")],
         "snapshots": [_row(s, SnapshotRow) for s in run.snapshots.order_by("seq")],
         "step_records": [
             _row(r, StepRecordRow) for r in run.step_records.order_by("path", "attempt")
         ],
-        "human_tasks": tasks,
+        "human_tasks": head["human_tasks"],
     }
+
+
+def _iso_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_STREAM_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+_STREAM_BATCH = 1000
+
+
+def export_stream(run: Run) -> Iterator[bytes]:
+    """`export_bundle(run)` as JSON bytes, written piece by piece: the event, snapshot and step
+    rows are read in batches and encoded as they come, so a run of any length is exported in
+    the memory of one batch (the bytes equal the bundle's, parsed)."""
+
+    def dumps(value: Any) -> bytes:
+        try:
+            return orjson.dumps(value, default=_iso_default, option=_STREAM_OPTIONS)
+        except TypeError:  # an unpaired surrogate (stored before the input checks): escaped
+            return json.dumps(value, default=_iso_default, separators=(",", ":")).encode()
+
+    bundle = export_bundle_head(run)
+    tasks = bundle.pop("human_tasks")
+    yield dumps(bundle)[:-1]
+    lists: tuple[tuple[str, Any, type[_Strict]], ...] = (
+        ("events", run.events.order_by("id"), EventRow),
+        ("snapshots", run.snapshots.order_by("id"), SnapshotRow),
+        ("step_records", run.step_records.order_by("path", "attempt"), StepRecordRow),
+    )
+    for name, rows, fields in lists:
+        names = list(fields.model_fields)
+        yield f',"{name}":['.encode()
+        batch: list[bytes] = []
+        separator = b""
+        for values in rows.values_list(*names).iterator(chunk_size=_STREAM_BATCH):
+            batch.append(dumps(dict(zip(names, values, strict=True))))
+            if len(batch) == _STREAM_BATCH:
+                yield separator + b",".join(batch)
+                separator, batch = b",", []
+        if batch:
+            yield separator + b",".join(batch)
+        yield b"]"
+    yield b',"human_tasks":' + dumps(tasks) + b"}"
+
+
+def export_bundle_head(run: Run) -> dict[str, Any]:
+    """The bundle's format, version, run row and human tasks (its small parts)."""
+    tasks = []
+    for task in run.human_tasks.select_related("resumed_by").order_by("created_at", "id"):
+        row = _row(task, HumanTaskRow, frozenset({"resumed_by"}))
+        row["resumed_by"] = task.resumed_by.get_username() if task.resumed_by else None
+        tasks.append(row)
+    return {"format": FORMAT, "version": VERSION, "run": _row(run, RunRow), "human_tasks": tasks}
 
 
 # -- import -------------------------------------------------------------------------------------

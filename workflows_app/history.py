@@ -8,7 +8,6 @@ level, however long the run. Two to five queries, whatever the run's length.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import connections
@@ -21,7 +20,7 @@ Row = tuple[int, bool, dict[str, Any]]
 
 
 def _decoded(value: Any) -> dict[str, Any]:
-    decoded: dict[str, Any] = json.loads(value) if isinstance(value, (str, bytes)) else value
+    decoded: dict[str, Any] = snapshots.loads(value) if isinstance(value, (str, bytes)) else value
     return decoded
 
 

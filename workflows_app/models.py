@@ -22,6 +22,7 @@ from engines.core.events import Event as EngineEvent
 from engines.core.snapshot import RunSnapshot
 from engines.storage.base import RunSummary
 from workflows_app import snapshots
+from workflows_app.json_columns import JSONText
 from workflows_app.queries import LISTING_FIELDS, SUMMARY_FIELDS, RunQuerySet, iso, to_datetime
 
 __all__ = [
@@ -154,7 +155,7 @@ class WorkflowGraph(models.Model):
 
     key = models.CharField(max_length=64, primary_key=True, help_text="sha256 of the JSON")
     workflow_id = models.CharField(max_length=200, blank=True, default="")
-    graph = models.JSONField(default=dict, blank=True)
+    graph = JSONText(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.workflow_id} graph {self.key[:12]}"
@@ -185,12 +186,12 @@ class Run(models.Model):
     definition_hash = models.CharField(max_length=64, blank=True, default="")
     engine = models.CharField(max_length=32, blank=True, default="")
     status = models.CharField(max_length=16, choices=RUN_STATUSES, default="pending")
-    input = models.JSONField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
-    error = models.JSONField(null=True, blank=True)
+    input = JSONText(null=True, blank=True)
+    result = JSONText(null=True, blank=True)
+    error = JSONText(null=True, blank=True)
     traceback = models.TextField(null=True, blank=True)
-    state = models.JSONField(default=dict, blank=True)
-    context = models.JSONField(default=dict, blank=True)
+    state = JSONText(default=dict, blank=True)
+    context = JSONText(default=dict, blank=True)
     resource_id = models.CharField(max_length=200, null=True, blank=True)
     # Plain ids rather than a foreign key: an imported fork may arrive before (or without) its
     # parent, and deleting a parent must not rewrite its forks' history.
@@ -199,13 +200,13 @@ class Run(models.Model):
     seq = models.IntegerField(default=0, help_text="seq of the last stored event")
     # Numbers the run's event and snapshot rows (`row_key`); given at the run's first write.
     number = models.BigIntegerField(unique=True, null=True, blank=True, editable=False)
-    step_counts = models.JSONField(default=dict, blank=True, help_text="steps by status")
+    step_counts = JSONText(default=dict, blank=True, help_text="steps by status")
     # The `ExecutorProcess` that took the run last; never written by the storage's saves.
     executed_by = models.CharField(max_length=32, null=True, blank=True)
     stored_graph = models.ForeignKey(
         WorkflowGraph, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
     )
-    head = models.JSONField(default=dict, blank=True, help_text="the snapshot without steps")
+    head = JSONText(default=dict, blank=True, help_text="the snapshot without steps")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
@@ -222,6 +223,12 @@ class Run(models.Model):
             models.Index(fields=["resource_id", "-created_at"], name="run_resource_newest"),
             models.Index(fields=["parent_run_id"], name="run_parent"),
             models.Index(fields=["finished_at", "run_id"], name="run_finished"),
+            # Read backwards, these serve `ordering=-workflow_id` and `-status` (the column,
+            # then newest first), which the indexes above cannot without sorting every run.
+            models.Index(
+                fields=["workflow_id", "created_at", "run_id"], name="run_workflow_oldest"
+            ),
+            models.Index(fields=["status", "created_at", "run_id"], name="run_status_oldest"),
         ]
         permissions = [
             ("operate_run", "Can start, resume, cancel, restart, time-travel and import runs"),
@@ -451,7 +458,7 @@ class Event(models.Model):
     type = models.CharField(max_length=32)
     path = models.CharField(max_length=500, blank=True, default="", help_text="dotted step path")
     ts = models.FloatField(help_text="seconds since the epoch")
-    payload = models.JSONField(default=dict, blank=True)
+    payload = JSONText(default=dict, blank=True)
 
     objects = RunRowQuerySet.as_manager()
 
@@ -514,7 +521,7 @@ class Snapshot(models.Model):
     full = models.BooleanField(default=False)
     level = models.SmallIntegerField(default=0)
     base = models.IntegerField(default=0, help_text="seq of the last full row at or before")
-    data = models.JSONField()
+    data = JSONText()
 
     objects = RunRowQuerySet.as_manager()
 
@@ -535,15 +542,15 @@ class StepRecord(models.Model):
     path = models.CharField(max_length=500)
     attempt = models.IntegerField(default=1)
     status = models.CharField(max_length=16)
-    payload = models.JSONField(null=True, blank=True)
-    output = models.JSONField(null=True, blank=True)
-    error = models.JSONField(null=True, blank=True)
+    payload = JSONText(null=True, blank=True)
+    output = JSONText(null=True, blank=True)
+    error = JSONText(null=True, blank=True)
     error_type = models.CharField(max_length=200, blank=True, default="")
     traceback = models.TextField(null=True, blank=True)
     started_at = models.FloatField(null=True, blank=True)
     ended_at = models.FloatField(null=True, blank=True)
     # The rest of the engine's record (suspend/resume payloads, labels, loop and foreach detail).
-    extra = models.JSONField(default=dict, blank=True)
+    extra = JSONText(default=dict, blank=True)
     seq = models.IntegerField(help_text="seq of the write that last changed this row")
     # The step's place among the snapshot's records: their order matters to the engine.
     position = models.IntegerField(default=0)
@@ -556,7 +563,6 @@ class StepRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "path", "attempt"], name="steprecord_attempt")
         ]
-        indexes = [models.Index(fields=["status", "path"], name="steprecord_status_path")]
 
     def __str__(self) -> str:
         return f"{self.run_id} {self.path} #{self.attempt} ({self.status})"

@@ -137,12 +137,22 @@ def _attempt(record: StepRecord) -> dict[str, Any]:
     }
 
 
-def steps_of(run: Run) -> list[dict[str, Any]]:
+def steps_of(run: Run, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     """`StepSerializer` rows: each step path's latest attempt, with all its attempts, in the
-    order the engine recorded the steps (nested steps follow the workflow step holding them)."""
+    order the engine recorded the steps (nested steps follow the workflow step holding them);
+    with `offset` and `limit`, that many paths after skipping `offset` (a path's attempts
+    share its position)."""
     attempts: dict[str, list[dict[str, Any]]] = {}
-    records = StepRecord.objects.filter(run=run).order_by("position", "path", "attempt")
-    for record in records:
+    records = StepRecord.objects.filter(run=run)
+    if offset or limit is not None:
+        if limit == 0:
+            return []
+        positions = records.order_by("position").values_list("position", flat=True).distinct()
+        window = list(positions[offset : None if limit is None else offset + limit])
+        if not window:
+            return []
+        records = records.filter(position__gte=window[0], position__lte=window[-1])
+    for record in records.order_by("position", "path", "attempt"):
         attempts.setdefault(record.path, []).append(_attempt(record))
     return [
         {**tries[-1], "key": key, "path": path_of(key), "attempts": tries}
@@ -221,9 +231,10 @@ def links(run: Run) -> dict[str, Any]:
     return {"parent": parent, "forks": [fork.summary() for fork in forks]}
 
 
-def run_head(run: Run) -> dict[str, Any]:
-    """`RunDetailSerializer` without its steps: the run, its data, tasks, lineage and actions."""
-    head = run.head or {}
+def run_head(run: Run, *, graph: bool = True) -> dict[str, Any]:
+    """`RunDetailSerializer` without its steps: the run, its data, tasks, lineage and actions
+    (without the graph, `{}`, when not `graph`)."""
+    head: dict[str, Any] = run.head or {}
     tasks = run.human_tasks.select_related("resumed_by").order_by("created_at", "pk")
     actions = actions_of(run)
     return {
@@ -240,7 +251,8 @@ def run_head(run: Run) -> dict[str, Any]:
         "paused_at": head.get("paused_at") or [],
         "breakpoints": head.get("breakpoints") or [],
         "per_step": bool(head.get("per_step", False)),
-        "graph": run.graph,
+        "graph": run.graph if graph else {},
+        "graph_key": run.stored_graph_id,
         "human_tasks": [task_payload(task) for task in tasks],
         "lineage": links(run),
         "started_by": started_by(actions),
@@ -248,9 +260,17 @@ def run_head(run: Run) -> dict[str, Any]:
     }
 
 
-def run_detail(run: Run) -> dict[str, Any]:
-    """`RunDetailSerializer`: everything the run page shows."""
-    return {**run_head(run), "steps": steps_of(run)}
+def run_detail(
+    run: Run, *, steps_offset: int = 0, steps_limit: int | None = None, graph: bool = True
+) -> dict[str, Any]:
+    """`RunDetailSerializer`: everything the run page shows; `steps_offset` and `steps_limit`
+    page its steps (`steps_total` counts them all), `graph=False` leaves the graph out."""
+    return {
+        **run_head(run, graph=graph),
+        "steps": steps_of(run, steps_offset, steps_limit),
+        "steps_total": sum((run.step_counts or {}).values()),
+        "steps_offset": steps_offset,
+    }
 
 
 def step_outline(run: Run) -> dict[str, list[dict[str, Any]]]:
@@ -310,8 +330,15 @@ def events_page(
         found = found.filter(type__in=kinds)
     if step is not None:
         found = found.filter(path=step)
-    rows = list(found.order_by("id")[: limit + 1])
-    events = [event.as_dict() for event in rows[:limit]]
+    # Plain values, not model instances: a page is up to 1,000 events.
+    rows = list(
+        found.order_by("id").values_list("type", "seq", "ts", "path", "payload")[: limit + 1]
+    )
+    events = [
+        {"type": kind, "run_id": run_id, "seq": seq, "ts": ts, "path": path_of(path),
+         "payload": payload}
+        for kind, seq, ts, path, payload in rows[:limit]
+    ]  # fmt: skip
     if (kinds is not None or step is not None) and not events:
         # Nothing matches up to the run's last event: the cursor moves there.
         return {

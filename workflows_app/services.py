@@ -631,6 +631,11 @@ def export_run(run_id: str) -> dict[str, Any]:
     return bundles.export_bundle(get_run(run_id))
 
 
+def export_run_stream(run_id: str) -> Iterator[bytes]:
+    """`export_run` as JSON bytes, streamed (`RunNotFoundError` before the first byte)."""
+    return bundles.export_stream(get_run(run_id))
+
+
 def import_run(bundle: Any, *, new_id: bool = False, user: Any = None) -> Run:
     """Store a bundle's run: `BundleError` (400) lists bad fields; an existing run id is
     refused (`InvalidRunStateError`, 409) unless `new_id` asks for a fresh one. Runs-list

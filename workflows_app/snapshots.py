@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from engines.core import events as ev
 from engines.core.error_codec import error_to_dict
 
@@ -45,10 +47,30 @@ _TASK_EVENTS = RUN_END_EVENTS | _STEP_END_EVENTS | {ev.STEP_RESUMED}
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
-# Encoded once: `json.dumps` with options builds a new encoder per call, which costs more than
-# encoding the small values of a save.
-dumps = _ENCODER.encode
-"""Compact JSON text, as stored in every JSON column."""
+# orjson encodes the small values of a save several times faster than the stdlib. What it would
+# encode that `json` refuses (datetimes, dataclasses) is passed through to no default, so it is
+# refused alike; what it cannot encode (an int over 64 bits) goes to the stdlib.
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+_orjson_dumps = orjson.dumps
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, as stored in every JSON column."""
+    try:
+        return _orjson_dumps(value, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        return _ENCODER.encode(value)
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON text (or bytes) back to values; the stdlib reads what orjson refuses (an unpaired
+    surrogate, which a run stored before the input checks may hold)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def join_object(parts: Iterable[tuple[str, str]]) -> str:

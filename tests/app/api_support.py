@@ -73,3 +73,15 @@ def documented_fields(component: str) -> set[str]:
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     return set(schema["components"]["schemas"][component]["properties"])
+
+
+def exported(api: Any, run_id: str) -> Any:
+    """The run's bundle as `GET /api/runs/<id>/export/` streams it, parsed."""
+    return json.loads(exported_bytes(api, run_id))
+
+
+def exported_bytes(api: Any, run_id: str) -> bytes:
+    """The bytes `GET /api/runs/<id>/export/` streams."""
+    response = api.get(f"/api/runs/{run_id}/export/")
+    assert response.status_code == 200, response
+    return b"".join(response.streaming_content)

@@ -9,8 +9,15 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.app.api_support import documented_fields, post_json, row_counts, run_states
+from tests.app.api_support import (
+    documented_fields,
+    exported,
+    post_json,
+    row_counts,
+    run_states,
+)
 from tests.app.conftest import client_for
+from workflows_app import services
 from workflows_app.models import Run
 
 pytestmark = pytest.mark.usefixtures("test_workflows")
@@ -35,7 +42,7 @@ def test_a_run_exports_as_a_json_attachment(api: Client, greeted: dict[str, Any]
     assert response["Content-Type"] == "application/json"
     expected = f'attachment; filename="stepback-run-{greeted["run_id"]}.json"'
     assert response["Content-Disposition"] == expected
-    assert json.loads(response.content)["run"]["run_id"] == greeted["run_id"]
+    assert json.loads(b"".join(response.streaming_content))["run"]["run_id"] == greeted["run_id"]
 
 
 def test_exporting_an_unknown_run_is_404(api: Client) -> None:
@@ -43,7 +50,7 @@ def test_exporting_an_unknown_run_is_404(api: Client) -> None:
 
 
 def test_an_exported_run_imports_under_a_new_id(api: Client, greeted: dict[str, Any]) -> None:
-    bundle = api.get(f"/api/runs/{greeted['run_id']}/export/").json()
+    bundle = exported(api, greeted["run_id"])
     response = post_json(api, "/api/runs/import/?new_id=true", bundle)
     assert response.status_code == 201, response.json()
     imported = response.json()
@@ -53,7 +60,7 @@ def test_an_exported_run_imports_under_a_new_id(api: Client, greeted: dict[str, 
 
 
 def test_importing_a_run_that_exists_is_409(api: Client, greeted: dict[str, Any]) -> None:
-    bundle = api.get(f"/api/runs/{greeted['run_id']}/export/").json()
+    bundle = exported(api, greeted["run_id"])
     before = (row_counts(), run_states())
     assert post_json(api, "/api/runs/import/", bundle).status_code == 409
     assert (row_counts(), run_states()) == before
@@ -62,7 +69,7 @@ def test_importing_a_run_that_exists_is_409(api: Client, greeted: dict[str, Any]
 def test_an_exported_run_imports_into_an_empty_installation(
     api: Client, greeted: dict[str, Any]
 ) -> None:
-    bundle = api.get(f"/api/runs/{greeted['run_id']}/export/").json()
+    bundle = exported(api, greeted["run_id"])
     Run.objects.all().delete()
     response = post_json(api, "/api/runs/import/", bundle)
     assert response.status_code == 201, response.json()
@@ -101,3 +108,8 @@ def test_an_early_snapshot_is_the_run_as_it_was_then(api: Client, greeted: dict[
     snapshot = api.get(f"/api/runs/{greeted['run_id']}/snapshots/{first}/").json()
     assert snapshot["seq"] <= first
     assert snapshot["status"] != "success" or first == greeted["seq"]
+
+
+def test_the_streamed_export_is_the_bundle(api: Client, greeted: dict[str, Any]) -> None:
+    run_id = greeted["run_id"]
+    assert exported(api, run_id) == services.export_run(run_id)

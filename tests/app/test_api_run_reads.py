@@ -56,6 +56,45 @@ def test_each_step_shows_its_latest_attempt_and_every_attempt(api: Client) -> No
     assert hello["duration"] == 1.0
 
 
+def test_a_run_pages_its_steps_in_recorded_order_with_every_attempt(api: Client) -> None:
+    run = make_run("r", step_counts={"success": 3, "failed": 1})
+    record(run, "a", 1, "success", 1.0, position=0)
+    record(run, "b", 1, "failed", 2.0, position=1)
+    record(run, "b", 2, "success", 3.0, position=1)
+    record(run, "c", 1, "success", 4.0, position=3)  # a removed record left a gap
+    record(run, "d", 1, "failed", 5.0, position=4)
+    whole = api.get("/api/runs/r/").json()
+    assert [s["key"] for s in whole["steps"]] == ["a", "b", "c", "d"]
+    assert (whole["steps_total"], whole["steps_offset"]) == (4, 0)
+    page = api.get("/api/runs/r/?steps_offset=1&steps_limit=2").json()
+    assert [s["key"] for s in page["steps"]] == ["b", "c"]
+    assert [a["attempt"] for a in page["steps"][0]["attempts"]] == [1, 2]
+    assert (page["steps_total"], page["steps_offset"]) == (4, 1)
+    assert api.get("/api/runs/r/?steps_offset=4&steps_limit=5").json()["steps"] == []
+    assert api.get("/api/runs/r/?steps_limit=0").json()["steps"] == []
+
+
+def test_a_run_leaves_its_graph_out_when_asked_and_names_it(api: Client) -> None:
+    make_run("r", graph={"nodes": [{"id": "hello"}]})
+    whole = api.get("/api/runs/r/").json()
+    lean = api.get("/api/runs/r/?graph=false").json()
+    assert whole["graph"] == {"nodes": [{"id": "hello"}]}
+    assert lean["graph"] == {}
+    assert lean["graph_key"] == whole["graph_key"] is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("steps_limit=-1", "steps_limit"), ("steps_limit=1001", "steps_limit"),
+     ("steps_offset=x", "steps_offset"), ("graph=maybe", "graph")],
+)  # fmt: skip
+def test_bad_step_pages_are_refused(api: Client, query: str, field: str) -> None:
+    make_run("r")
+    response = api.get(f"/api/runs/r/?{query}")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
 def test_nested_steps_carry_their_path(api: Client) -> None:
     run = make_run("r")
     record(run, "outer.inner", 1, "success", 2.0, position=1)

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from tests.app.api_support import post_json, recorded
+from tests.app.api_support import exported, post_json, recorded
 from tests.app.conftest import client_for
 from tests.app.crash_support import (
     Taken,
@@ -287,7 +287,7 @@ def test_an_imported_run_that_was_under_way_arrives_interrupted(
     monkeypatch: pytest.MonkeyPatch, api: Client
 ) -> None:
     run = killed_mid_step(monkeypatch)
-    bundle = api.get(f"/api/runs/{run.run_id}/export/").json()
+    bundle = exported(api, run.run_id)
 
     response = post_json(api, "/api/runs/import/?new_id=true", bundle)
 

@@ -173,7 +173,12 @@ class RunDetailSerializer(RunSummarySerializer):
     )
     per_step = serializers.BooleanField(help_text="True while the run goes one step at a time.")
     graph = JSONObject()
+    graph_key = serializers.CharField(
+        allow_null=True, help_text="The stored graph's key: equal keys, equal graphs."
+    )
     steps = StepSerializer(many=True)
+    steps_total = serializers.IntegerField(help_text="Steps the run has (the pages' total).")
+    steps_offset = serializers.IntegerField(help_text="Steps skipped before `steps`.")
     human_tasks = HumanTaskSerializer(many=True)
     lineage = RunLinksSerializer()
     started_by = serializers.CharField(

@@ -170,6 +170,29 @@ class EventsQuery(QuerySerializer):
     )
 
 
+MAX_STEPS_PAGE = 1000
+
+
+class RunDetailQuery(QuerySerializer):
+    """Which of a run's steps its detail lists, and whether it holds the graph. Without
+    `steps_limit` every step is listed (a run of 10,000 steps: a big answer)."""
+
+    steps_offset = serializers.IntegerField(
+        required=False, min_value=0, default=0, help_text="Steps to skip, in recorded order."
+    )
+    steps_limit = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_STEPS_PAGE,
+        help_text="At most this many steps (absent: every step).",
+    )
+    graph = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="false: `graph` is left empty ({}); `graph_key` names it, to keep a copy.",
+    )
+
+
 class CompareQuery(QuerySerializer):
     """The two runs to compare."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -38,6 +38,7 @@ from workflows_app.api.responses import (
 from workflows_app.api.serializers import (
     CompareQuery,
     EventsQuery,
+    RunDetailQuery,
     RunListQuery,
     StartRunRequest,
 )
@@ -152,10 +153,19 @@ class RunDetailView(APIView):
     @extend_schema(
         operation_id="runs_retrieve",
         summary="A run: summary, input, result, error, state, graph, steps, tasks, lineage",
-        responses={200: RunDetailSerializer, **errors(404)},
+        parameters=[RunDetailQuery],
+        responses={200: RunDetailSerializer, **errors(400, 404)},
     )
     def get(self, request: Request, run_id: str) -> Response:
-        return Response(payloads.run_detail(payloads.get_run(run_id)))
+        query = validated(RunDetailQuery, request.query_params)
+        return Response(
+            payloads.run_detail(
+                payloads.get_run(run_id),
+                steps_offset=query["steps_offset"],
+                steps_limit=query.get("steps_limit"),
+                graph=query["graph"],
+            )
+        )
 
 
 class RunEventsView(APIView):
@@ -240,11 +250,13 @@ class RunExportView(APIView):
             **errors(404),
         },
     )
-    def get(self, request: Request, run_id: str) -> Response:
-        bundle = services.export_run(run_id)
+    def get(self, request: Request, run_id: str) -> StreamingHttpResponse:
+        # Streamed as it is read: a run of 10,000 steps is megabytes of rows.
+        chunks = services.export_run_stream(run_id)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id)
-        disposition = f'attachment; filename="stepback-run-{safe}.json"'
-        return Response(bundle, headers={"Content-Disposition": disposition})
+        response = StreamingHttpResponse(chunks, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="stepback-run-{safe}.json"'
+        return response
 
 
 class CompareView(APIView):

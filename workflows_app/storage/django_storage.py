@@ -192,23 +192,18 @@ class DjangoStorage:
     def _write_pipelined(
         self, connection: BaseDatabaseWrapper, statements: Statements, plan: WritePlan
     ) -> None:
-        """A delta write on PostgreSQL sent as one batch (psycopg's pipeline mode): one round
-        trip instead of one per statement. The seq compare-and-set cannot read the update's
-        row count before the batch ends, so a statement fails (and aborts the transaction,
-        COMMIT included) when the update found nothing."""
+        """A delta write on PostgreSQL sent as one message (`Statements.one_message`): one
+        round trip, one implicit transaction."""
         raw = connection.connection
-        cursor = statements.cursor(raw)
+        text = statements.one_message(raw, plan)
+        cursor = raw.cursor()
         try:
             try:
-                with connection.wrap_database_errors, raw.pipeline():
-                    cursor.execute(statements.begin)
-                    statements.write(cursor, plan, raw=True, pipelined=True)
-                    cursor.execute("COMMIT")
-            except BaseException as exc:
-                with contextlib.suppress(Exception):
-                    cursor.execute("ROLLBACK")
-                if isinstance(exc, DataError):  # the compare-and-set's division by zero
-                    statements.refuse(cursor, plan)
+                with connection.wrap_database_errors:
+                    # No parameters: psycopg sends the text as one simple query.
+                    cursor.execute(text.encode(), prepare=False)
+            except DataError:  # the compare-and-set's division by zero: nothing was written
+                statements.refuse(statements.cursor(raw), plan)
                 raise
         finally:
             cursor.close()

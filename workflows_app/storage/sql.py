@@ -9,11 +9,13 @@ they show up. Human tasks change rarely and use the ORM.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import JSONField, Model
+from django.db.models import Model
 
 from engines.core.errors import RunConflictError
 from engines.storage.base import check_append
@@ -46,7 +48,7 @@ class Statements:
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.vendor = connection.vendor
-        self.adapt_time = connection.ops.adapt_datetimefield_value
+        self.adapt_time = self._time_adapter(connection)
         self.quote = connection.ops.quote_name
         # PostgreSQL stores JSON as jsonb: the encoded text is cast; SQLite keeps the text.
         self.as_json = "%s::jsonb" if self.vendor == "postgresql" else "%s"
@@ -109,6 +111,29 @@ class Statements:
             f"ON CONFLICT ({quote('id')}) DO UPDATE SET {replaced}"
         )
 
+    @staticmethod
+    def _time_adapter(connection: BaseDatabaseWrapper) -> Callable[[float | None], Any]:
+        """An epoch timestamp as the driver's parameter for a datetime column.
+
+        SQLite keeps naive UTC text, which is written here directly: Django's adapter goes
+        through the time zone machinery for each of the few times a step boundary sets."""
+        adapt = connection.ops.adapt_datetimefield_value
+        if connection.vendor == "sqlite" and connection.timezone is UTC:
+
+            def utc_text(ts: float | None) -> Any:
+                return (
+                    None
+                    if ts is None
+                    else str(datetime.fromtimestamp(ts, UTC)).removesuffix("+00:00")
+                )
+
+            return utc_text
+
+        def adapted(ts: float | None) -> Any:
+            return adapt(to_datetime(ts))
+
+        return adapted
+
     def cursor(self, driver_connection: Any) -> Any:
         """A cursor of the driver's connection for the write's statements.
 
@@ -136,7 +161,7 @@ class Statements:
     def _marks(self, model: type[Model], names: tuple[str, ...]) -> list[tuple[str, str]]:
         fields = [model._meta.get_field(name) for name in names]
         return [
-            (self.quote(f.column), self.as_json if isinstance(f, JSONField) else "%s")
+            (self.quote(f.column), self.as_json if f.get_internal_type() == "JSONField" else "%s")
             for f in fields
         ]
 
@@ -161,15 +186,25 @@ class Statements:
     def run_values(self, plan: WritePlan, names: tuple[str, ...]) -> list[Any]:
         values = plan.run
         adapt = self.adapt_time
-        return [adapt(to_datetime(values[n])) if n in _TIMES else values[n] for n in names]
+        return [adapt(values[n]) if n in _TIMES else values[n] for n in names]
 
     def write(self, cursor: Any, plan: WritePlan, *, raw: bool, pipelined: bool = False) -> None:
         """Execute `plan` (the caller holds the transaction); `RunConflictError` when the
         stored seq is not the one the plan continues. `raw`: `cursor` is the driver's own.
         `pipelined`: results arrive only at the end, so a failing statement stands in for
         reading the update's row count."""
-        run_id = plan.run_id
         execute, executemany = self._executors(cursor, raw)
+        self._write_statements(execute, executemany, cursor, plan, pipelined)
+
+    def _write_statements(
+        self,
+        execute: Callable[..., Any],
+        executemany: Callable[..., Any],
+        cursor: Any,
+        plan: WritePlan,
+        pipelined: bool,
+    ) -> None:
+        run_id = plan.run_id
         if plan.graph is not None:
             key, text = plan.graph
             execute(self.insert_graph, [key, plan.run["workflow_id"], text])
@@ -202,6 +237,30 @@ class Statements:
                 plan.snapshot_level, plan.snapshot_base, plan.snapshot_data,
             ],
         )  # fmt: skip
+
+    def one_message(self, driver_connection: Any, plan: WritePlan) -> str:
+        """A delta write on PostgreSQL as one text of statements, bound on the client, which
+        the server runs as one implicit transaction (a simple query): one round trip, and none
+        of the per-statement work of the extended protocol. The seq compare-and-set is a
+        statement that fails (division by zero, rolling everything back) when the update found
+        nothing."""
+        mogrify: Callable[[str, Any], str] = _bind
+        if driver_connection.info.parameter_status("standard_conforming_strings") != "on":
+            # `_literal` relies on it (a quote doubled is the only escape); psycopg's own
+            # client-side binding is slower but right whatever the setting.
+            import psycopg
+
+            mogrify = psycopg.ClientCursor(driver_connection).mogrify
+        parts: list[str] = []
+
+        def execute(sql: str, params: Any) -> None:
+            parts.append(mogrify(sql, params))
+
+        def executemany(sql: str, rows: Any) -> None:
+            parts.extend(mogrify(sql, row) for row in rows)
+
+        self._write_statements(execute, executemany, None, plan, pipelined=True)
+        return ";\n".join(parts)
 
     def _executors(self, cursor: Any, raw: bool) -> tuple[Callable[..., Any], Callable[..., Any]]:
         if not (raw and self.vendor == "sqlite"):
@@ -268,6 +327,40 @@ class Statements:
                 row[1] = latest.get(path, 1)
                 plan.cache.attempts[path] = row[1]
         return [path for path in latest if path not in kept]
+
+
+_split: dict[str, list[str]] = {}
+
+
+def _bind(sql: str, params: Any) -> str:
+    """`sql` with each `%s` replaced by its parameter as a PostgreSQL literal."""
+    pieces = _split.get(sql)
+    if pieces is None:
+        pieces = _split[sql] = sql.split("%s")
+    literal = _literal
+    return pieces[0] + "".join([literal(v) + p for v, p in zip(params, pieces[1:], strict=True)])
+
+
+def _literal(value: Any) -> str:
+    """A parameter of a save as a PostgreSQL literal (standard_conforming_strings on: inside
+    quotes, only a quote is special, and is doubled). The values a save binds are None,
+    booleans, integers, finite floats, text and aware datetimes; anything else is refused."""
+    kind = type(value)
+    if kind is str:
+        return "'" + value.replace("'", "''") + "'"
+    if value is None:
+        return "NULL"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        if not math.isfinite(value):
+            raise ValueError(f"cannot store the float {value!r}")
+        return repr(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return f"'{value.isoformat()}'"
+    raise TypeError(f"cannot bind a {kind.__name__} in a save")
 
 
 _converted: dict[str, str] = {}
