@@ -109,6 +109,7 @@ class LoadReport:
     watcher_errors: list[str] = field(default_factory=list)
     log_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    server_cpu: float = 0.0  # CPU seconds the servers used (the machine may be shared)
 
     @property
     def stuck(self) -> list[str]:
@@ -153,7 +154,8 @@ class LoadReport:
         """The figures, one per line."""
         post = self.post_seconds
         return [
-            f"== {self.plan.name} ({self.seconds:.0f} s)",
+            f"== {self.plan.name} ({self.seconds:.0f} s; servers used {self.server_cpu:.0f} s "
+            f"of CPU; load average {os.getloadavg()[0]:.1f})",
             f"   POST /api/runs/ p50 / p95 / max: {ms(pct(post, 50))} / {ms(pct(post, 95))} / "
             f"{ms(max(post, default=0))}; 503 then retried: {self.refused}",
             f"   live event -> client p50 / p95: {ms(pct(self.event_lags, 50))} / "
@@ -237,6 +239,16 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    cpu: float = 0.0
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (Linux), 0 where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 @contextlib.contextmanager
@@ -263,6 +275,7 @@ def serving(plan: LoadPlan, directory: Path) -> Iterator[tuple[list[Server], dic
         yield servers, env
     finally:
         for server in servers:
+            server.cpu = _cpu_seconds(server.process.pid)
             server.process.terminate()
         for server in servers:
             try:
@@ -304,7 +317,9 @@ def _sign_in(port: int) -> dict[str, str]:
 # -- clients -------------------------------------------------------------------------------------
 
 
-async def http_post(port: int, path: str, body: Any, cookies: dict[str, str]) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+async def http_post(
+    port: int, path: str, body: Any, cookies: dict[str, str]
+) -> tuple[int, dict[str, str], bytes]:
     """One HTTP/1.1 POST of JSON on its own connection: status, headers, body."""
     payload = json.dumps(body).encode()
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
@@ -348,12 +363,13 @@ class Watchers:
 
     def _connect(self, index: int, path: str) -> Any:
         from websockets.asyncio.client import connect
+        from websockets.typing import Origin
 
         server = self.servers[index % len(self.servers)]
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         return connect(
             f"ws://127.0.0.1:{server.port}{path}",
-            origin=f"http://127.0.0.1:{server.port}",
+            origin=Origin(f"http://127.0.0.1:{server.port}"),
             additional_headers={"Cookie": cookie},
             proxy=None,
             open_timeout=60,
@@ -489,6 +505,7 @@ def run_load(plan: LoadPlan) -> LoadReport:
             out = _manage(env, "shell", "-c", STATUSES)
             line = next(x for x in out.splitlines() if x.startswith("STATUSES "))
             report.statuses = json.loads(line.removeprefix("STATUSES "))
+        report.server_cpu = sum(server.cpu for server in servers)
         for server in servers:
             for text in server.log.read_text(errors="replace").splitlines():
                 if "Traceback" in text or " ERROR " in text or text.startswith("ERROR"):
@@ -498,7 +515,8 @@ def run_load(plan: LoadPlan) -> LoadReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
+    summary = (__doc__ or "").split("\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=summary)
     parser.add_argument("--runs", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--config", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--servers", type=int, default=1)
