@@ -46,4 +46,4 @@ def test_two_servers_on_one_database_deliver_every_event_whichever_executed_the_
 ) -> None:
     """Runs are started on both servers in turn and every watcher is on the other server from
     the run it watches half the time: the Redis layer carries events across processes."""
-    check(run_load(plan(runs=20, servers=2, redis=True, feed_watchers=4, run_watchers=10)), capsys)
+    check(run_load(plan(runs=10, servers=2, redis=True, feed_watchers=4, run_watchers=6)), capsys)
