@@ -20,7 +20,9 @@ never holds a run: consumers only read.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -40,6 +42,7 @@ CATCH_UP_CHUNK = 500
 # (a run's summary is stamped before its write commits and is published after), at most this many.
 RESYNC_MARGIN_SECONDS = 5.0
 RESYNC_LIMIT = 2000
+RESYNC_EVERY_SECONDS = 2.0
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -158,6 +161,9 @@ class RunsConsumer(_WatcherConsumer):
     async def connect(self) -> None:
         """Admit a viewer, join `runs`, then say hello (from here on nothing is missed)."""
         self.feed_seen: dict[str, tuple[int, float]] = {}  # origin -> (seq, sent_at)
+        self.resync_since: float | None = None  # missed something changed after this
+        self.resynced_at = -RESYNC_EVERY_SECONDS
+        self.resync_reminded = False
         if not await self._admit():
             return
         await self._join(broadcast.RUNS_GROUP)
@@ -170,12 +176,42 @@ class RunsConsumer(_WatcherConsumer):
             seen = self.feed_seen.get(origin)
             self.feed_seen[origin] = (seq, sent_at)
             if seen is not None and seq > seen[0] + 1:
-                await self._resync(seen[1] - RESYNC_MARGIN_SECONDS, seq - seen[0] - 1)
+                since = seen[1] - RESYNC_MARGIN_SECONDS
+                self.resync_since = min(since, self.resync_since or since)
+        if self.resync_since is not None:
+            await self._resync_when_due()
         for run in message.get("runs") or ():
             await self.send_json({"type": "run", "run": run})
 
-    async def _resync(self, since: float, missed: int) -> None:
-        logger.info("a runs feed watcher missed %d messages; resyncing from the database", missed)
+    async def runs_resync(self, message: dict[str, Any]) -> None:
+        """The reminder `_resync_when_due` scheduled: resync if still needed."""
+        self.resync_reminded = False
+        if self.resync_since is not None:
+            await self._resync_when_due()
+
+    async def _resync_when_due(self) -> None:
+        # At most one resync per RESYNC_EVERY_SECONDS: a watcher that fell behind would fall
+        # further behind resending the whole list at every gap. Done in line with the feed's
+        # messages (never from a task of its own), so a summary read from the database is never
+        # sent after a newer one that came live.
+        wait = self.resynced_at + RESYNC_EVERY_SECONDS - time.monotonic()
+        if wait <= 0:
+            await self._resync()
+        elif not self.resync_reminded:
+            self.resync_reminded = True
+            reminder = {"type": "runs.resync"}
+            send = self.channel_layer.send
+            asyncio.get_running_loop().call_later(
+                wait, lambda: asyncio.ensure_future(send(self.channel_name, reminder))
+            )
+
+    async def _resync(self) -> None:
+        since = self.resync_since
+        if since is None:
+            return
+        self.resync_since = None
+        self.resynced_at = time.monotonic()
+        logger.info("a runs feed watcher missed messages; resyncing from the database")
         runs, complete = await _runs_changed_since(since)
         when = datetime.fromtimestamp(since, UTC).isoformat().replace("+00:00", "Z")
         await self.send_json({"type": "resync", "since": when, "complete": complete})

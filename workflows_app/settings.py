@@ -168,8 +168,9 @@ if REDIS_URL:
                 "hosts": [REDIS_URL],
                 "prefix": os.environ.get("STEPBACK_CHANNEL_PREFIX", "stepback"),
                 # A watcher that falls behind loses messages past capacity; the run consumer
-                # notices the gap in seq and reads the missing events from the database.
-                "capacity": 1000,
+                # notices the gap in seq and reads the missing events from the database, the
+                # runs feed the gap in its numbering and resyncs (workflows_app.consumers).
+                "capacity": 5000,
                 "expiry": 60,
             },
         }
@@ -178,7 +179,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000},
+            "CONFIG": {"capacity": 5000},
         }
     }
 

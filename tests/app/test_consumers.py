@@ -355,6 +355,23 @@ async def test_a_runs_feed_watcher_that_missed_messages_is_told_and_resynced_fro
         assert statuses[missed_run] == "success"
 
 
+async def test_a_second_gap_soon_after_a_resync_is_resynced_once_its_interval_passed(
+    as_viewer: list[Any],
+) -> None:
+    layer = get_channel_layer()
+    async with socket("/ws/runs/", as_viewer) as communicator:
+        assert await communicator.receive_json_from(TIMEOUT) == {"type": "hello"}
+        for seq in (1, 3, 5):  # two gaps, the second right after the first resync
+            await layer.group_send(broadcast.RUNS_GROUP, feed_message("p1", seq, []))
+
+        types = []
+        while types.count("resync") < 2:
+            types.append((await communicator.receive_json_from(TIMEOUT))["type"])
+
+        assert types[0] == "resync"
+        assert types.count("resync") == 2
+
+
 async def test_runs_feed_messages_of_two_processes_are_numbered_apart(
     as_viewer: list[Any],
 ) -> None:
