@@ -409,8 +409,6 @@ class Watchers:
                 run = message["run"]
                 seen[run["run_id"]] = run["status"]
                 self.report.feed_lags.append(now - _epoch(run["updated_at"]))
-        missing = [r for r in self.started if seen.get(r) not in ENDED]
-        self.report.lost_feed.extend(f"feed {index}: {r}" for r in missing)
 
     async def run_watcher(self, index: int, run_id: str) -> None:
         """A single-run watcher from seq 0: every seq once and in order, ending in success."""
@@ -501,6 +499,10 @@ async def drive(plan: LoadPlan, servers: list[Server], cookies: dict[str, str]) 
         task.cancel()
     if late:
         report.watcher_errors.append(f"{len(late)} watchers not done after {plan.deadline} s")
+    # Whether done or cut off by the deadline: what each feed watcher never heard end.
+    for index, seen in enumerate(watchers.feeds):
+        missing = [r for r in watchers.started if seen.get(r) not in ENDED]
+        report.lost_feed.extend(f"feed {index}: {r}" for r in missing)
     return report
 
 
