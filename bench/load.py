@@ -519,14 +519,32 @@ def run_load(plan: LoadPlan) -> LoadReport:
             report.statuses = json.loads(line.removeprefix("STATUSES "))
         report.server_cpu = sum(server.cpu for server in servers)
         for server in servers:
-            for text in server.log.read_text(errors="replace").splitlines():
-                # Django logs every 5xx answer as an error; a 503 is counted (and retried) above.
-                if "Service Unavailable" in text:
-                    continue
-                if "Traceback" in text or " ERROR " in text or text.startswith("ERROR"):
-                    report.log_errors.append(text.strip()[:300])
+            report.log_errors.extend(_log_errors(server.log.read_text(errors="replace")))
     report.seconds = time.monotonic() - began
     return report
+
+
+# Daphne logs this (with a traceback) when a watcher closes its socket while a frame to it is
+# on its way: the watcher left, nothing was lost.
+_BENIGN = ("Attempt to send on a closed protocol",)
+
+
+def _log_errors(log: str) -> list[str]:
+    """The error lines of a server's log, without 503 answers (counted above) and without
+    the benign ones, tracebacks included."""
+    errors: list[str] = []
+    skipping = False
+    for text in log.splitlines():
+        starts_record = text[:4].isdigit() or text.startswith("127.0.0.1")
+        if skipping and not starts_record:
+            continue  # the traceback of a benign record
+        skipping = any(benign in text for benign in _BENIGN)
+        # Django logs every 5xx answer as an error; a 503 is counted (and retried) above.
+        if skipping or "Service Unavailable" in text:
+            continue
+        if "Traceback" in text or " ERROR " in text or text.startswith("ERROR"):
+            errors.append(text.strip()[:300])
+    return errors
 
 
 def main(argv: list[str] | None = None) -> int:
