@@ -12,6 +12,10 @@ BENCH_STAMP := $(VENV)/.installed-bench-$(SUM)
 NODE_STAMP := frontend/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# A burst of 500 clients: a listen backlog of 1024 (Twisted's default is 50, past which
+# connections are refused) and 30 s for a websocket handshake (Daphne's default is 5 s).
+DAPHNE_BACKLOG ?= 1024
+DAPHNE_FLAGS ?= -e tcp:port=$(PORT):interface=$(HOST):backlog=$(DAPHNE_BACKLOG) --websocket_connect_timeout 30
 
 .PHONY: install serve test fuzz-soak lint format bench coverage-report check clean
 
@@ -51,7 +55,7 @@ serve: $(SERVE_STAMP) $(NODE_STAMP)
 	@echo "Stepback: http://$(HOST):$(PORT)/  (sign in as below; the API is at /api/)"
 	@sed 's/^/  /' .demo-login
 	@echo ""
-	$(PY) -m daphne -b $(HOST) -p $(PORT) workflows_app.asgi:application
+	$(PY) -m daphne $(DAPHNE_FLAGS) workflows_app.asgi:application
 
 test: install
 	@bash scripts/test.sh

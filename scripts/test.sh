@@ -59,15 +59,15 @@ echo "== lint: ruff + mypy + Django system checks"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null
 
 echo "== pass 1: SQLite + in-memory channel layer; storages memory, memory-json, django"
-echo "   layers: engines (conformance, storage contract, unit), Django app (API, pages, consumers), e2e (Daphne), browser (Playwright + $BROWSER)"
+echo "   layers: engines (conformance, storage contract, unit), Django app (API, pages, consumers), e2e (Daphne), browser (Playwright + $BROWSER), load (100 runs at once, two servers)"
 "$PY" -m pytest -q -p no:cacheprovider "$@"
 
 echo "== pass 2: PostgreSQL + Redis channel layer; storage django"
 if services_up; then
-  echo "   layers: conformance + storage contract on PostgreSQL, Django app, e2e (Daphne + Redis), browser (Playwright + $BROWSER, Redis layer)"
+  echo "   layers: conformance + storage contract on PostgreSQL, Django app, e2e (Daphne + Redis), browser (Playwright + $BROWSER, Redis layer), load (100 runs at once)"
   echo "   engines: $(STEPBACK_TEST_STORAGES=django "$PY" -c 'from engines.testing import engine_builders; from tests.storages import storage_names; print(", ".join(n for n in engine_builders() if storage_names(n)))')"
   DATABASE_URL=$PG_URL REDIS_URL=$REDIS STEPBACK_TEST_STORAGES=django \
-    "$PY" -m pytest -q -p no:cacheprovider tests/conformance tests/storage tests/app tests/e2e "$@"
+    "$PY" -m pytest -q -p no:cacheprovider tests/conformance tests/storage tests/app tests/e2e tests/load "$@"
 else
   echo "   skipped: PostgreSQL or Redis is not reachable (.ci/run starts them)"
 fi

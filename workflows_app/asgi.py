@@ -19,6 +19,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from workflows_app import broadcast, recovery, routing  # noqa: E402
+from workflows_app.admission import AdmissionLimit  # noqa: E402
 
 
 class ServerLoopRecorder:
@@ -47,7 +48,8 @@ application = ServerLoopRecorder(
     ProtocolTypeRouter(
         {
             # Static files are served by WhiteNoise (settings.MIDDLEWARE), DEBUG on or off.
-            "http": django_application,
+            # At most STEPBACK_HTTP_CONCURRENCY requests in Django at once; 503 past the queue.
+            "http": AdmissionLimit(django_application),
             "websocket": AllowedHostsOriginValidator(
                 AuthMiddlewareStack(URLRouter(routing.websocket_urlpatterns))
             ),

@@ -20,6 +20,10 @@ Which loop drains the outbox:
 - With the in-memory layer and no server loop nobody in this process can listen, so messages
   are dropped; watchers read what they missed from the database when they connect.
 
+The drainer sends in rounds (everything queued at once): sends to different groups overlap,
+so a slow layer (Redis, a round trip per send) costs one round trip per round rather than per
+message, and a round's run summaries go to the runs feed as one numbered message.
+
 Consumers never trust delivery: they number what they send by `seq` and read any gap from the
 database, so a dropped message costs a query, never a missing event.
 """
@@ -36,6 +40,7 @@ import os
 import re
 import threading
 import time
+import uuid
 from typing import Any
 
 from channels import DEFAULT_CHANNEL_LAYER
@@ -53,6 +58,12 @@ MAX_EVENTS_BYTES = 256 * 1024
 
 MAX_OUTBOX = 10_000
 """Queued messages kept while the layer cannot keep up; past it the oldest are dropped."""
+
+MAX_ROUND = 2_000
+"""Messages taken from the outbox in one drain round (sent together, see `_drain`)."""
+
+PARALLEL_SENDS = 64
+"""Groups sent to at once in a round: the layer's round trips overlap instead of queueing."""
 
 # Channel group names: ASCII letters, digits, hyphens, underscores and periods, under 100 chars.
 _GROUP_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,90}$")
@@ -98,8 +109,24 @@ def build_messages(
             batch["last_seq"] = max((s for s in seqs if isinstance(s, int)), default=0)
         items.append((run_group(run_id), batch))
     run, _ = _detached(summary)
-    items.append((RUNS_GROUP, {"type": "runs.changed", "run": run}))
+    items.append((RUNS_GROUP, {"type": "runs.changed", "runs": [run]}))
     return items
+
+
+def _batched(items: list[_Item]) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """One drain round's messages per group, each group's in publish order, and apart from them
+    the round's run summaries (the newest of each run): a watcher of the feed wants where each
+    run is now, and one message per round keeps the feed to one send however many runs change."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    runs: dict[str, dict[str, Any]] = {}
+    for group, message in items:
+        if group == RUNS_GROUP and message.get("type") == "runs.changed":
+            for run in message["runs"]:
+                runs.pop(run.get("run_id"), None)  # re-inserted last: the order of the news
+                runs[run.get("run_id")] = run
+        else:
+            groups.setdefault(group, []).append(message)
+    return groups, list(runs.values())
 
 
 class _LoopThread:
@@ -135,6 +162,10 @@ class Broadcaster:
         self._drain_token: object | None = None
         self._thread: _LoopThread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Runs-feed messages are numbered per process (origin), so a watcher that misses one
+        # (a full channel) sees the gap and resyncs from the database (`consumers`).
+        self._origin = uuid.uuid4().hex[:16]
+        self._feed_seq = 0
         # (the CHANNEL_LAYERS setting it was read from, whether that layer is process-local)
         self._local_layer: tuple[object, bool] | None = None
 
@@ -294,6 +325,10 @@ class Broadcaster:
         task.add_done_callback(self._tasks.discard)
 
     async def _drain(self, token: object) -> None:
+        """Send the outbox in rounds: everything queued (up to `MAX_ROUND`) goes out together,
+        each group's messages in publish order, different groups' sends overlapping, the run
+        summaries merged into one runs-feed message. A round ends before the next begins, so
+        publish order holds per group."""
         layer: Any = None
         while True:
             with self._lock:
@@ -302,23 +337,43 @@ class Broadcaster:
                 if not self._outbox:
                     self._drain_loop = self._drain_token = None
                     return
-                group, message = self._outbox.popleft()
+                count = min(len(self._outbox), MAX_ROUND)
+                items = [self._outbox.popleft() for _ in range(count)]
             try:
                 layer = layer or get_channel_layer(self._alias)
                 if layer is not None:
-                    await layer.group_send(group, message)
+                    await self._send_round(layer, items)
             except asyncio.CancelledError:
-                # The loop is shutting down: keep the message for whichever loop drains next.
+                # The loop is shutting down: keep the round for whichever loop drains next (a
+                # message sent twice is dropped by the watchers as already seen).
                 with self._lock:
-                    self._outbox.appendleft((group, message))
+                    self._outbox.extendleft(reversed(items))
                     if self._drain_token is token:
                         self._drain_loop = self._drain_token = None
                 raise
             except Exception:
-                logger.exception("could not send a live message to group %s", group)
+                logger.exception("could not send a round of %d live messages", len(items))
             with self._lock:
-                self._unsent -= 1
+                self._unsent -= len(items)
                 self._settled.notify_all()
+
+    async def _send_round(self, layer: Any, items: list[_Item]) -> None:
+        groups, runs = _batched(items)
+        if runs:
+            self._feed_seq += 1
+            feed = {"origin": self._origin, "seq": self._feed_seq, "sent_at": time.time()}
+            groups[RUNS_GROUP] = [{"type": "runs.changed", "runs": runs, **feed}]
+        sends = [self._send_in_order(layer, group, ms) for group, ms in groups.items()]
+        for start in range(0, len(sends), PARALLEL_SENDS):
+            await asyncio.gather(*sends[start : start + PARALLEL_SENDS])
+
+    @staticmethod
+    async def _send_in_order(layer: Any, group: str, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                logger.exception("could not send a live message to group %s", group)
 
     def _on_drain_loop(self) -> bool:
         try:
@@ -345,8 +400,10 @@ def publish(run_id: str, events: list[dict[str, Any]], summary: dict[str, Any]) 
     """Queue one stored write for the live watchers: its events and the run's summary.
 
     Sends `{"type": "run.events", "run_id", "events"}` to `run.<run_id>` and
-    `{"type": "runs.changed", "run": summary}` to `runs`. Callable from any thread or loop;
-    never blocks, never raises, keeps this process's publish order.
+    `{"type": "runs.changed", "runs": [summary, ...], "origin", "seq", "sent_at"}` to `runs`
+    (the summaries of one drain round; `seq` numbers this process's runs-feed messages).
+    Callable from any thread or loop; never blocks, never raises, keeps this process's
+    publish order.
     """
     _default.publish(run_id, events, summary)
 

@@ -1,6 +1,9 @@
 """The live protocol: the runs list feed and one run's event stream.
 
-`/ws/runs/` forwards every run summary change as `{"type": "run", "run": summary}`.
+`/ws/runs/` forwards every run summary change as `{"type": "run", "run": summary}`; when it
+finds it missed some, it says `{"type": "resync", "since": iso, "complete": bool}` and sends the
+summaries of the runs changed since then from the database (`complete` false: more changed
+than it sends; reload the list).
 
 `/ws/runs/<run_id>/?after_seq=N` sends `{"type": "hello", "run": summary, "last_seq": n}`, then
 every stored event after N, then the live events, each as `{"type": "event", "event": {...}}`:
@@ -17,7 +20,10 @@ never holds a run: consumers only read.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,6 +37,12 @@ logger = logging.getLogger(__name__)
 
 VIEW_PERMISSION = "workflows_app.view_run"
 CATCH_UP_CHUNK = 500
+
+# A runs-feed resync reads the runs changed since a little before the last message received
+# (a run's summary is stamped before its write commits and is published after), at most this many.
+RESYNC_MARGIN_SECONDS = 5.0
+RESYNC_LIMIT = 2000
+RESYNC_EVERY_SECONDS = 2.0
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -53,6 +65,18 @@ def _run_summary(run_id: str) -> dict[str, Any] | None:
 @database_sync_to_async
 def _events_after(run_id: str, after_seq: int, limit: int) -> list[dict[str, Any]]:
     return [event.to_dict() for event in Event.read(run_id, after_seq, limit)]
+
+
+@database_sync_to_async
+def _runs_changed_since(since: float) -> tuple[list[dict[str, Any]], bool]:
+    """Summaries of the runs updated at or after `since` (oldest first, at most
+    `RESYNC_LIMIT`), and whether that is all of them."""
+    rows = list(
+        Run.objects.filter(updated_at__gte=datetime.fromtimestamp(since, UTC))
+        .order_by("updated_at")
+        .values(*SUMMARY_FIELDS)[: RESYNC_LIMIT + 1]
+    )
+    return [Run.summary_of(v) for v in rows[:RESYNC_LIMIT]], len(rows) <= RESYNC_LIMIT
 
 
 def _non_negative_int(value: Any) -> int | None:
@@ -125,18 +149,74 @@ class NoSuchAddressConsumer(AsyncJsonWebsocketConsumer):
 
 
 class RunsConsumer(_WatcherConsumer):
-    """`/ws/runs/`: every change of any run's summary, for the live runs list."""
+    """`/ws/runs/`: every change of any run's summary, for the live runs list.
+
+    Each server process numbers its runs-feed messages (`origin`, `seq`); a gap means this
+    watcher missed some (its channel was full, the layer dropped them). It is then told so
+    (`{"type": "resync", "since": iso}`) and sent, from the database, the summary of every run
+    changed since shortly before the last message it did get, so no run's last status (a
+    terminal one above all) is ever missing from the page.
+    """
 
     async def connect(self) -> None:
         """Admit a viewer, join `runs`, then say hello (from here on nothing is missed)."""
+        self.feed_seen: dict[str, tuple[int, float]] = {}  # origin -> (seq, sent_at)
+        self.resync_since: float | None = None  # missed something changed after this
+        self.resynced_at = -RESYNC_EVERY_SECONDS
+        self.resync_reminded = False
         if not await self._admit():
             return
         await self._join(broadcast.RUNS_GROUP)
         await self.send_json({"type": "hello"})
 
     async def runs_changed(self, message: dict[str, Any]) -> None:
-        """Forward one run's new summary."""
-        await self.send_json({"type": "run", "run": message["run"]})
+        """Forward the new summaries; resync from the database first when some were missed."""
+        origin, seq, sent_at = message.get("origin"), message.get("seq"), message.get("sent_at")
+        if isinstance(origin, str) and isinstance(seq, int) and isinstance(sent_at, float):
+            seen = self.feed_seen.get(origin)
+            self.feed_seen[origin] = (seq, sent_at)
+            if seen is not None and seq > seen[0] + 1:
+                since = seen[1] - RESYNC_MARGIN_SECONDS
+                self.resync_since = min(since, self.resync_since or since)
+        if self.resync_since is not None:
+            await self._resync_when_due()
+        for run in message.get("runs") or ():
+            await self.send_json({"type": "run", "run": run})
+
+    async def runs_resync(self, message: dict[str, Any]) -> None:
+        """The reminder `_resync_when_due` scheduled: resync if still needed."""
+        self.resync_reminded = False
+        if self.resync_since is not None:
+            await self._resync_when_due()
+
+    async def _resync_when_due(self) -> None:
+        # At most one resync per RESYNC_EVERY_SECONDS: a watcher that fell behind would fall
+        # further behind resending the whole list at every gap. Done in line with the feed's
+        # messages (never from a task of its own), so a summary read from the database is never
+        # sent after a newer one that came live.
+        wait = self.resynced_at + RESYNC_EVERY_SECONDS - time.monotonic()
+        if wait <= 0:
+            await self._resync()
+        elif not self.resync_reminded:
+            self.resync_reminded = True
+            reminder = {"type": "runs.resync"}
+            send = self.channel_layer.send
+            asyncio.get_running_loop().call_later(
+                wait, lambda: asyncio.ensure_future(send(self.channel_name, reminder))
+            )
+
+    async def _resync(self) -> None:
+        since = self.resync_since
+        if since is None:
+            return
+        self.resync_since = None
+        self.resynced_at = time.monotonic()
+        logger.info("a runs feed watcher missed messages; resyncing from the database")
+        runs, complete = await _runs_changed_since(since)
+        when = datetime.fromtimestamp(since, UTC).isoformat().replace("+00:00", "Z")
+        await self.send_json({"type": "resync", "since": when, "complete": complete})
+        for run in runs:
+            await self.send_json({"type": "run", "run": run})
 
 
 class RunConsumer(_WatcherConsumer):

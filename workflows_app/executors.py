@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import logging
 import threading
 import time
@@ -133,8 +134,14 @@ class ThreadExecutor:
 
     def submit(self, workflow: Workflow, execution: Execution) -> None:
         run_id = execution.snapshot.run_id
-        future = asyncio.run_coroutine_threadsafe(
-            self._execute(workflow, execution), self._running_loop()
+        # In an empty context: the loop's task would otherwise inherit the submitting request's
+        # (asgiref's thread-sensitive context among it), and the run's database calls would go
+        # to that request's thread, each such thread keeping a connection open long after its
+        # request ended; under load that exhausted the pool and PostgreSQL's connections.
+        future = contextvars.Context().run(
+            asyncio.run_coroutine_threadsafe,
+            self._execute(workflow, execution),
+            self._running_loop(),
         )
         with self._lock:
             self._futures.setdefault(run_id, set()).add(future)

@@ -62,6 +62,7 @@ from workflows_app import (
 from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run, RunAction
 from workflows_app.registry import UnknownWorkflowError as UnknownWorkflowError
+from workflows_app.storage.retry import in_callers_transaction
 
 log = logging.getLogger("workflows_app.services")
 T = TypeVar("T")
@@ -81,10 +82,12 @@ _prepare_lock = threading.Lock()
 
 
 def storage() -> Storage:
-    """The storage runs are written to: the Django models."""
+    """The storage runs are written to: the Django models, saves retried through transient
+    database faults (`workflows_app.storage.retry`)."""
     from workflows_app.storage import DjangoStorage
+    from workflows_app.storage.retry import RetryingStorage
 
-    return DjangoStorage(engine_name=settings.STEPBACK_ENGINE)
+    return RetryingStorage(DjangoStorage(engine_name=settings.STEPBACK_ENGINE))
 
 
 def engine() -> Engine:
@@ -143,7 +146,10 @@ def _on_setting_changed(*, setting: str, **kwargs: object) -> None:
 
 
 def _sync(call: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
-    return async_to_sync(call)(*args)
+    # A loop of its own, never the server's: under load the server's loop is busy sending live
+    # events to every watcher, and a request waiting its turn there is what made starts slow.
+    # Storage calls inside still come back to this thread (and its transaction).
+    return async_to_sync(call, force_new_loop=True)(*args)
 
 
 def _now() -> float:
@@ -201,7 +207,7 @@ def _store(execution: Execution) -> None:
     process claims it: no process sees the run active without its owner."""
     snap = execution.snapshot
     snap.updated_at = _now()
-    with transaction.atomic():
+    with transaction.atomic(), in_callers_transaction():
         _sync(engine().storage.save, snap, [])
         processes.claim(snap.run_id)
 
@@ -259,8 +265,10 @@ def start_run(
         breakpoints,
     )
     execution.snapshot.status = "pending"  # the engine marks it running when it begins
-    _store(execution)
-    audit.record(execution.snapshot.run_id, RunAction.START, user, _now(), rerun_of=rerun_of)
+    # One transaction: a start refused half-way (the database saturated) leaves nothing behind.
+    with transaction.atomic():
+        _store(execution)
+        audit.record(execution.snapshot.run_id, RunAction.START, user, _now(), rerun_of=rerun_of)
     return _submit(workflow, execution)
 
 

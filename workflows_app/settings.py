@@ -100,6 +100,34 @@ SQLITE_PATH = os.environ.get("STEPBACK_SQLITE_PATH", str(BASE_DIR / "db.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", "").strip()
 
 
+# PostgreSQL: connections come from a pool of at most this many per process (Django's psycopg
+# pool), whatever the number of requests or runs; several processes share PostgreSQL's
+# `max_connections` (100 by default), so keep processes x size below it. 0: no pool, one
+# connection per thread kept for 60 s (Django's persistent connections).
+STEPBACK_DB_POOL_SIZE = _int("STEPBACK_DB_POOL_SIZE", 20)
+# How long a request or a run waits for a pooled connection before giving up (a request is then
+# answered 503, a run's save retried: `workflows_app.storage.retry`).
+STEPBACK_DB_POOL_TIMEOUT = _int("STEPBACK_DB_POOL_TIMEOUT", 30)
+# SQLite: how long a writer waits for the write lock (seconds) before "database is locked";
+# saves are retried after that too.
+STEPBACK_SQLITE_TIMEOUT = _int("STEPBACK_SQLITE_TIMEOUT", 60)
+
+
+def _pooled(config: dict[str, Any]) -> dict[str, Any]:
+    if STEPBACK_DB_POOL_SIZE <= 0 or config.get("ENGINE") != "django.db.backends.postgresql":
+        return config
+    size = STEPBACK_DB_POOL_SIZE
+    config["CONN_MAX_AGE"] = 0  # a pooled connection goes back to the pool after each use
+    config.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, size),
+        "max_size": size,
+        "timeout": STEPBACK_DB_POOL_TIMEOUT,
+        # A connection idle for a minute is closed, so an idle server holds few.
+        "max_idle": 60,
+    }
+    return config
+
+
 def _database() -> dict[str, Any]:
     if DATABASE_URL:
         try:
@@ -108,7 +136,7 @@ def _database() -> dict[str, Any]:
             STEPBACK_CONFIG_ERRORS.append(f"DATABASE_URL cannot be used: {exc}")
             return {"ENGINE": "django.db.backends.dummy"}
         config["CONN_HEALTH_CHECKS"] = True
-        return config
+        return _pooled(config)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": SQLITE_PATH,
@@ -118,7 +146,7 @@ def _database() -> dict[str, Any]:
             # takes the write lock up front, so concurrent writers queue instead of deadlocking.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": STEPBACK_SQLITE_TIMEOUT,
         },
         # A file, not SQLite's shared-cache memory database: runs write from another thread,
         # and a file database waits for the lock (as in production) where memory ones fail.
@@ -140,8 +168,9 @@ if REDIS_URL:
                 "hosts": [REDIS_URL],
                 "prefix": os.environ.get("STEPBACK_CHANNEL_PREFIX", "stepback"),
                 # A watcher that falls behind loses messages past capacity; the run consumer
-                # notices the gap in seq and reads the missing events from the database.
-                "capacity": 1000,
+                # notices the gap in seq and reads the missing events from the database, the
+                # runs feed the gap in its numbering and resyncs (workflows_app.consumers).
+                "capacity": 5000,
                 "expiry": 60,
             },
         }
@@ -150,7 +179,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000},
+            "CONFIG": {"capacity": 5000},
         }
     }
 
@@ -241,3 +270,15 @@ STEPBACK_LEASE_SECONDS = _int("STEPBACK_LEASE_SECONDS", 30)
 STEPBACK_RECOVERY = _flag("STEPBACK_RECOVERY", "1")
 # The step panel and the workflow API show each step function's source (read at start-up).
 STEPBACK_SHOW_SOURCE = _flag("STEPBACK_SHOW_SOURCE", "1")
+
+# -- under load (workflows_app.admission, workflows_app.storage.retry) ---------------------------
+
+# HTTP requests handled at once per process (each on a thread of its own, holding a database
+# connection): this bounds the request threads; the others queue in arrival order.
+STEPBACK_HTTP_CONCURRENCY = _int("STEPBACK_HTTP_CONCURRENCY", 8)
+# Requests allowed to queue, and how long one may wait, before it is answered 503 + Retry-After.
+STEPBACK_HTTP_QUEUE = _int("STEPBACK_HTTP_QUEUE", 2000)
+STEPBACK_HTTP_QUEUE_SECONDS = _int("STEPBACK_HTTP_QUEUE_SECONDS", 20)
+# How long a run's save keeps being retried after a transient database fault (a lock, a lost
+# connection, a serialization failure, no pooled connection) before the run is failed.
+STEPBACK_SAVE_RETRY_SECONDS = _int("STEPBACK_SAVE_RETRY_SECONDS", 60)

@@ -174,9 +174,31 @@ async def test_publish_sends_events_to_the_run_group_and_the_summary_to_the_runs
     assert await receive(memory_layer, watcher, 1) == [
         {"type": "run.events", "run_id": "r1", "events": [event("r1", 1)]}
     ]
-    assert await receive(memory_layer, feed, 1) == [
-        {"type": "runs.changed", "run": summary("r1", 1)}
-    ]
+    [message] = await receive(memory_layer, feed, 1)
+    assert message["type"] == "runs.changed"
+    assert message["runs"] == [summary("r1", 1)]
+
+
+async def test_one_round_sends_the_runs_feed_the_newest_summary_of_each_run_numbered(
+    memory_layer: Any, broadcaster: Broadcaster, blocked_loop: BlockedLoop
+) -> None:
+    feed = await memory_layer.new_channel()
+    await memory_layer.group_add(RUNS_GROUP, feed)
+    broadcaster.attach_loop(blocked_loop.loop)  # everything below queues into one round
+    for seq in range(1, 4):
+        for run_id in ("r1", "r2"):
+            broadcaster.publish(run_id, [event(run_id, seq)], summary(run_id, seq))
+    blocked_loop.release()
+    assert await asyncio.to_thread(broadcaster.flush, 5.0)
+    broadcaster.publish("r1", [], summary("r1", 4))
+    assert await asyncio.to_thread(broadcaster.flush, 5.0)
+
+    first, second = await receive(memory_layer, feed, 2)
+
+    assert first["runs"] == [summary("r1", 3), summary("r2", 3)]
+    assert second["runs"] == [summary("r1", 4)]
+    assert (first["origin"], second["origin"]) == (broadcaster._origin, broadcaster._origin)
+    assert second["seq"] == first["seq"] + 1
 
 
 async def test_a_batch_too_large_to_carry_is_sent_as_its_last_seq(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.db import connections
@@ -323,6 +324,67 @@ async def test_the_runs_feed_forwards_every_summary_change(as_viewer: list[Any])
         broadcast.publish("r1", [], summary)
 
         assert await communicator.receive_json_from(TIMEOUT) == {"type": "run", "run": summary}
+
+
+def feed_message(origin: str, seq: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    sent_at = timezone.now().timestamp()
+    return {"type": "runs.changed", "runs": runs, "origin": origin, "seq": seq, "sent_at": sent_at}
+
+
+async def test_a_runs_feed_watcher_that_missed_messages_is_told_and_resynced_from_the_database(
+    as_viewer: list[Any],
+) -> None:
+    missed_run = await new_run(range(1, 2))  # its summary travels in the message that is lost
+    await sync_to_async(Run.objects.filter(pk=missed_run).update)(status="success")
+    layer = get_channel_layer()
+    async with socket("/ws/runs/", as_viewer) as communicator:
+        assert await communicator.receive_json_from(TIMEOUT) == {"type": "hello"}
+
+        await layer.group_send(broadcast.RUNS_GROUP, feed_message("p1", 1, [{"run_id": "a"}]))
+        first = await communicator.receive_json_from(TIMEOUT)
+        assert first == {"type": "run", "run": {"run_id": "a"}}
+        await layer.group_send(broadcast.RUNS_GROUP, feed_message("p1", 3, [{"run_id": "b"}]))
+
+        told = await communicator.receive_json_from(TIMEOUT)
+        assert told["type"] == "resync"
+        assert told["complete"] is True
+        resent = [await communicator.receive_json_from(TIMEOUT)]
+        while resent[-1]["run"]["run_id"] != "b":
+            resent.append(await communicator.receive_json_from(TIMEOUT))
+        statuses = {m["run"]["run_id"]: m["run"]["status"] for m in resent[:-1]}
+        assert statuses[missed_run] == "success"
+
+
+async def test_a_second_gap_soon_after_a_resync_is_resynced_once_its_interval_passed(
+    as_viewer: list[Any],
+) -> None:
+    layer = get_channel_layer()
+    async with socket("/ws/runs/", as_viewer) as communicator:
+        assert await communicator.receive_json_from(TIMEOUT) == {"type": "hello"}
+        for seq in (1, 3, 5):  # two gaps, the second right after the first resync
+            await layer.group_send(broadcast.RUNS_GROUP, feed_message("p1", seq, []))
+
+        types = []
+        while types.count("resync") < 2:
+            types.append((await communicator.receive_json_from(TIMEOUT))["type"])
+
+        assert types[0] == "resync"
+        assert types.count("resync") == 2
+
+
+async def test_runs_feed_messages_of_two_processes_are_numbered_apart(
+    as_viewer: list[Any],
+) -> None:
+    layer = get_channel_layer()
+    async with socket("/ws/runs/", as_viewer) as communicator:
+        assert await communicator.receive_json_from(TIMEOUT) == {"type": "hello"}
+
+        for origin, seq, run_id in (("p1", 5, "a"), ("p2", 1, "b"), ("p1", 6, "c")):
+            message = feed_message(origin, seq, [{"run_id": run_id}])
+            await layer.group_send(broadcast.RUNS_GROUP, message)
+
+        received = [await communicator.receive_json_from(TIMEOUT) for _ in range(3)]
+        assert [m["type"] for m in received] == ["run", "run", "run"]
 
 
 async def test_a_watcher_leaving_does_not_stop_the_others(as_viewer: list[Any]) -> None:

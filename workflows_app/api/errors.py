@@ -17,6 +17,7 @@ Two hooks apply it. `exception_handler` (DRF's) maps what the views raise:
 | `InvalidRunStateError` (and `RunConflictError`),         | 409    |
 | `Conflict`                                               |        |
 | not signed in, or signed in without the permission       | 403    |
+| a database lock or pooled connection not granted in time | 503 + `Retry-After` |
 
 `JSONErrorsMiddleware` answers in the same shape where no API view does: an address that
 matches no route (`/api/inbox/-1/`), a refusal Django makes before the view (a body too large),
@@ -29,6 +30,7 @@ and a 401 would need a `WWW-Authenticate` challenge no browser can answer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -46,8 +48,12 @@ from engines import (
     ValidationError,
     WorkflowError,
 )
+from workflows_app import admission
 from workflows_app.api.renderers import JSONRenderer
 from workflows_app.registry import UnknownWorkflowError
+from workflows_app.storage.retry import is_transient
+
+log = logging.getLogger("workflows_app.api")
 
 API_PREFIX = "/api/"
 # Headers of a refused response that still mean something once its body is rewritten.
@@ -136,8 +142,22 @@ def _workflow_error_response(exc: WorkflowError) -> Response:
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
+def _saturated_response(exc: Exception) -> Response:
+    # A lock not granted or no pooled connection in time: the request wrote nothing (its
+    # writes share one transaction), and trying again shortly is the right answer.
+    log.warning("answered 503, the database is saturated: %s", exc)
+    response = Response(
+        error_body(admission.SATURATED["detail"], admission.SATURATED["code"]),
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = str(admission.RETRY_AFTER_SECONDS)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler for the whole API (settings.REST_FRAMEWORK points here)."""
+    if is_transient(exc):
+        return _saturated_response(exc)
     if isinstance(exc, WorkflowError):
         return _workflow_error_response(exc)
     if isinstance(exc, Http404):

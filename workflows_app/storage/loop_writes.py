@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -52,11 +53,42 @@ def _shared(connection: BaseDatabaseWrapper, call: Callable[[], Any]) -> Any:
         connection.dec_thread_sharing()
 
 
+class _LoopConnections:
+    """The connections of one loop: one per database alias, shared by every task of the loop,
+    and a lock so that only one task opens them at a time."""
+
+    def __init__(self) -> None:
+        self.by_alias: dict[str, BaseDatabaseWrapper] = {}
+        self.opening = asyncio.Lock()
+
+
+# Not `django.db.connections`: on a thread running an event loop, asgiref keeps Django's
+# connections per task (per context), so each run executing here had a connection of its own,
+# never closed when its task ended; under load that was one database connection per run
+# (PostgreSQL's "too many clients"; with a pool, every pooled connection lost to dead tasks).
+_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopConnections] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _of_this_loop() -> _LoopConnections:
+    loop = asyncio.get_running_loop()
+    found = _loops.get(loop)
+    if found is None:
+        found = _loops[loop] = _LoopConnections()
+    return found
+
+
 async def connection(alias: str) -> BaseDatabaseWrapper:
-    """This thread's Django connection to `alias`, open."""
-    conn = connections[alias]
+    """This loop's Django connection to `alias`, open (one for all its tasks)."""
+    mine = _of_this_loop()
+    conn = mine.by_alias.get(alias)
+    if conn is None:
+        conn = mine.by_alias[alias] = connections.create_connection(alias)
     if conn.connection is None:
-        await asyncio.to_thread(_shared, conn, conn.ensure_connection)
+        async with mine.opening:
+            if conn.connection is None:
+                await asyncio.to_thread(_shared, conn, conn.ensure_connection)
     return conn
 
 
@@ -67,8 +99,8 @@ async def discard(conn: BaseDatabaseWrapper) -> None:
 
 
 async def release() -> None:
-    """Close this thread's database connections (when its loop has nothing left to execute:
-    an idle connection must not hold the database, which PostgreSQL then cannot drop)."""
-    for conn in connections.all(initialized_only=True):
+    """Close this loop's database connections (when it has nothing left to execute: an idle
+    connection must not hold the database, which PostgreSQL then cannot drop)."""
+    for conn in list(_of_this_loop().by_alias.values()):
         if conn.connection is not None:
             await discard(conn)
