@@ -28,7 +28,13 @@ def _default(storage: Storage | None) -> Engine:
     return DefaultEngine(storage=storage)
 
 
-_BUILDERS: dict[str, EngineBuilder] = {"default": _default}
+def _durable(storage: Storage | None) -> Engine:
+    from engines.durable import DurableEngine
+
+    return DurableEngine(storage=storage)
+
+
+_BUILDERS: dict[str, EngineBuilder] = {"default": _default, "durable": _durable}
 
 
 def engine_builders() -> dict[str, EngineBuilder]:

@@ -1,0 +1,237 @@
+"""`DurableEngine`: runs on DBOS Transact, so a run survives the death of its process.
+
+Design
+------
+A *segment* is one execution of a run to its next stop (start, resume, continue, restart and
+time travel each begin one). Every segment is one DBOS workflow, the generic
+`stepback.segment` (`engines.durable.segment`), with the id `<run_id>:<seq>`: the run's event
+`seq` when the segment began. The workflow walks the graph with the core interpreter
+(`engines.core.interpreter`), the same walk every engine does, through two seams:
+
+- the step runner is `JournaledLeafRunner`: each attempt of a step (a map too) runs as a DBOS
+  step named for its path, loop iteration, foreach item and attempt, and its outcome
+  (output, suspension, bail or error, with its state changes) is journaled as data;
+- `JournaledInterpreter` journals each branch and loop condition the same way.
+
+Finished work is thus memoized in the DBOS system database. When a process dies, DBOS (in the
+next process with the same executor id and application version, or any process after
+`DBOS.resume_workflow`) runs the segment again: it reads what the segment journaled, loads the
+run as the dead process last wrote it, and walks it again as a restart. Steps recorded as
+finished are reused; steps that finished after the last write are answered from the journal by
+name, never run again; only the step in flight runs a second time. Events continue the stored
+`seq`, so the log has no gap.
+
+Sleeps and retry delays wait on a timer that a cancel cuts short; a sleep's wake time is
+written to the run before it waits, so a recovered segment sleeps only what is left.
+Suspending ends the segment, and nothing is held while a person decides: the resume starts a
+new segment. Two resumes racing from one suspension would both start segment `<run_id>:<seq>`:
+DBOS refuses the second id (`RunConflictError`), and across storages the seq compare-and-set
+refuses the second writer anyway.
+
+Cancel sets the run's cancel token in the process executing it: a running step sees
+`ctx.is_cancelled` at once and a sleep wakes; the run ends `canceled`. A run executing nowhere
+(suspended, paused, or left by a dead process) is canceled in storage, like every engine does.
+
+DBOS is one per process (`engines.durable.host`): engines of a process share it. SQLite (WAL)
+is the embedded default; PostgreSQL lets workers on many machines share the runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dbos import DBOS, SetWorkflowID
+
+from engines.core.cancel import cancel_in_storage
+from engines.core.context import CancelToken, RunEnv
+from engines.core.engine import Execution
+from engines.core.errors import InvalidRunStateError, RunConflictError, RunNotFoundError
+from engines.core.hooks import WaitHook
+from engines.core.lifecycle import notify
+from engines.core.listeners import Listener, Listeners
+from engines.core.recorder import Recorder
+from engines.core.results import ACTIVE_RUN_STATUSES, RunResult
+from engines.core.workflow import Workflow
+from engines.durable import host
+from engines.durable.journal import Journal, JournaledInterpreter, JournaledLeafRunner
+from engines.durable.segment import LiveSegment, encode_execution, live_segments, run_segment
+from engines.storage.base import Storage
+from engines.storage.memory import InMemoryStorage
+
+if TYPE_CHECKING:
+    from engines.core.hooks import StepRunner
+
+DEFAULT_VERSION = "stepback-1"
+_process_executor_id = host.default_executor_id()
+
+
+def default_system_database_url() -> str:
+    """`STEPBACK_DBOS_DATABASE_URL`, else an SQLite file in the working directory."""
+    return os.environ.get("STEPBACK_DBOS_DATABASE_URL") or host.sqlite_url("stepback-dbos.sqlite")
+
+
+class DurableEngine:
+    """Runs each segment of a run as a DBOS workflow and each step attempt as a DBOS step
+    (see the module docstring)."""
+
+    name = "durable"
+
+    def __init__(
+        self,
+        system_database_url: str | None = None,
+        storage: Storage | None = None,
+        clock: Callable[[], float] = time.time,
+        *,
+        application_version: str = DEFAULT_VERSION,
+        executor_id: str | None = None,
+        namespace: str = "",
+        name: str = "durable",
+    ) -> None:
+        self.system_database_url = host.normalize_url(
+            system_database_url or default_system_database_url()
+        )
+        self.storage: Storage = storage if storage is not None else InMemoryStorage()
+        self.clock = clock
+        self.name = name
+        self.application_version = application_version
+        self.executor_id = executor_id or _process_executor_id
+        # Prefixes segment ids: engines on separate storages sharing one system database
+        # (tests) keep their run ids apart.
+        self.namespace = namespace
+        self._active: dict[str, CancelToken] = {}
+        self._listeners = Listeners()
+
+    async def launch(self) -> None:
+        """Launch DBOS on this engine's system database (once per process)."""
+        await host.ensure_launched(
+            self.system_database_url, self.application_version, self.executor_id
+        )
+
+    def segment_id(self, run_id: str, seq: int) -> str:
+        return f"{self.namespace}{run_id}:{seq}"
+
+    async def execute(self, workflow: Workflow, execution: Execution) -> RunResult:
+        run_id = execution.snapshot.run_id
+        if run_id in self._active:
+            raise InvalidRunStateError(f"Run {run_id!r} is already executing")
+        await self.launch()
+        host.register_workflow(workflow)
+        segment_id = self.segment_id(run_id, execution.snapshot.seq)
+        if await DBOS.get_workflow_status_async(segment_id) is not None:
+            raise RunConflictError(
+                f"Run {run_id!r} was moved on by another caller (segment {segment_id} exists)"
+            )
+        live = LiveSegment(self, workflow, execution)
+        live_segments[segment_id] = live
+        try:
+            with SetWorkflowID(segment_id):
+                handle = await DBOS.start_workflow_async(
+                    run_segment, workflow.id, run_id, encode_execution(execution)
+                )
+            try:
+                await handle.get_result()
+            except asyncio.CancelledError:
+                # The caller is going away (a process stopping): DBOS shields the segment's
+                # task, so stop it here, leaving the segment to recovery like a dead process.
+                await _stop(live.task)
+                raise
+            except BaseException:
+                if live.error is None:
+                    raise
+        finally:
+            live_segments.pop(segment_id, None)
+        if live.error is not None:
+            raise live.error
+        if live.result is None:
+            raise RunConflictError(f"Run {run_id!r} segment {segment_id} ran elsewhere")
+        return live.result
+
+    async def walk(
+        self,
+        workflow: Workflow,
+        execution: Execution,
+        journal: Journal,
+        live: LiveSegment | None,
+    ) -> RunResult:
+        """Walk one segment (inside its DBOS workflow) and notify the workflow's callbacks."""
+        run_id = execution.snapshot.run_id
+        cancel = CancelToken()
+        cancel.bind(asyncio.get_running_loop())
+        self._active[run_id] = cancel
+        if live is not None:
+            live.task = asyncio.current_task()
+
+        def runner(recorder: Recorder, env: RunEnv, waits: WaitHook) -> StepRunner:
+            built = JournaledLeafRunner(recorder, env, waits)
+            built.journal = journal
+            return built
+
+        try:
+            recorder = Recorder(
+                execution.snapshot, self.storage, self._listeners.publish, self.clock
+            )
+            interpreter = JournaledInterpreter(
+                workflow, execution, recorder, cancel, step_runner=runner
+            )
+            interpreter.journal = journal
+            result = await interpreter.run()
+        except BaseException as exc:
+            if live is not None:
+                live.error = exc
+            raise
+        finally:
+            self._active.pop(run_id, None)
+        if live is not None:
+            live.result = result
+        await notify(workflow, result)
+        return result
+
+    async def cancel(self, workflow: Workflow, run_id: str) -> bool:
+        token = self._active.get(run_id)
+        if token is not None:
+            token.cancel()
+            return True
+        snap = await self.storage.load(run_id)
+        if snap is None:
+            raise RunNotFoundError(f"No run {run_id!r} in storage")
+        if snap.status not in ("suspended", "paused", *ACTIVE_RUN_STATUSES):
+            return False
+        await cancel_in_storage(workflow, snap, self.storage, self._listeners.publish, self.clock)
+        return True
+
+    def is_active(self, run_id: str) -> bool:
+        return run_id in self._active
+
+    def subscribe(self, run_id: str, listener: Listener) -> Callable[[], None]:
+        return self._listeners.subscribe(run_id, listener)
+
+    async def aclose(self) -> None:
+        await self._listeners.drain()
+
+
+async def _stop(task: asyncio.Task[Any] | None) -> None:
+    if task is None or task.done():
+        return
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await asyncio.wait({task}, timeout=5)
+
+
+_namespaces: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def storage_namespace(storage: Storage) -> str:
+    """A segment-id prefix of its own for each storage object (tests build many storages on
+    one system database, with run ids that repeat)."""
+    found = _namespaces.get(storage)
+    if found is None:
+        found = uuid.uuid4().hex[:12] + "/"
+        _namespaces[storage] = found
+    return found

@@ -1,0 +1,217 @@
+"""The journal of one segment: every step attempt and condition as a named DBOS step.
+
+A name says which call it is: the step's path, loop iteration, foreach item and attempt
+(`approve|i2|x3|a1`), or a condition's scope and iteration. A name met twice in one segment
+(a step of a nested workflow inside a loop) gets `#2`, `#3`... in the order the walk meets it.
+
+Outcomes are journaled as data, so DBOS records every attempt as a finished step whatever
+it did: `{"ok": output}`, `{"suspend": payload, "labels": [...]}`, `{"bail": value}` or
+`{"error": {...}}`, each with the `state` changes the attempt made. A segment DBOS recovers
+looks each name up in what it recorded and replays the outcome instead of calling the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from dbos import DBOS
+
+from engines.core.error_codec import error_from_dict, error_to_dict
+from engines.core.errors import BailSignal, SuspendSignal
+from engines.core.interpreter import Interpreter
+from engines.core.leaf import LeafRunner
+
+if TYPE_CHECKING:
+    from engines.core.context import RunEnv, StepContext
+    from engines.core.hooks import WaitHook
+    from engines.core.outcome import Attempted, Scope
+    from engines.core.recorder import Recorder
+    from engines.core.step import Step
+
+Journaled = dict[str, Any]
+
+
+def step_name(path: tuple[str, ...], iteration: int | None, item: int | None, attempt: int) -> str:
+    """The journal name of one attempt of the step at `path`."""
+    name = ".".join(path)
+    if iteration is not None:
+        name += f"|i{iteration}"
+    if item is not None:
+        name += f"|x{item}"
+    return f"{name}|a{attempt}"
+
+
+class Journal:
+    """What a segment recorded before (when DBOS recovers it) and the names used so far."""
+
+    def __init__(self, recorded: dict[str, Any] | None = None) -> None:
+        self.recorded = recorded or {}
+        self._seen: dict[str, int] = {}
+        # The exceptions of attempts that failed in this process: replayed as themselves (with
+        # their tracebacks) rather than rebuilt from their JSON.
+        self.errors: dict[str, BaseException] = {}
+
+    def unique(self, name: str) -> str:
+        count = self._seen.get(name, 0) + 1
+        self._seen[name] = count
+        return name if count == 1 else f"{name}#{count}"
+
+    async def run(
+        self, name: str, call: Callable[[], Awaitable[Journaled]]
+    ) -> tuple[Journaled, bool]:
+        """The outcome of `call` as DBOS step `name`, and whether it was replayed."""
+        recorded = self.recorded.get(name)
+        if recorded is not None:
+            return recorded, True
+        # In a task of its own: DBOS sets its step context in a context variable, and the
+        # interpreter starts parallel arms eagerly in one shared context (`engines.core.eager`).
+        task = asyncio.ensure_future(DBOS.run_step_async({"name": name}, call))
+        result: Journaled = await task
+        return result, False
+
+    def error(self, name: str, data: Journaled) -> BaseException:
+        live = self.errors.pop(name, None)
+        return live if live is not None else error_from_dict(data["error"])
+
+
+def _plain_thread(fn: Callable[[], Any]) -> Awaitable[Any]:
+    """Run `fn` in a new thread, outside this task's DBOS context (so DBOS does not journal
+    the call as a step of the running workflow)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def target() -> None:
+        try:
+            value = fn()
+        except BaseException as exc:  # handed to the awaiting task
+            loop.call_soon_threadsafe(future.set_exception, exc)
+        else:
+            loop.call_soon_threadsafe(future.set_result, value)
+
+    threading.Thread(target=target, name="stepback-journal", daemon=True).start()
+    return future
+
+
+async def recorded_journal(segment_id: str) -> Journal:
+    """The journal of a segment DBOS is recovering: what it recorded, by name. Step ids of
+    this execution continue after the recorded ones (DBOS checks each id's recorded name)."""
+    steps = await _plain_thread(lambda: DBOS.list_workflow_steps(segment_id))
+    recorded = {s["function_name"]: s["output"] for s in steps if s["error"] is None}
+    last = max((s["function_id"] for s in steps), default=0)
+    while DBOS.reserve_step().step_id < last:
+        pass  # an unused reservation only leaves a gap in the ids
+    return Journal(recorded)
+
+
+class JournaledLeafRunner(LeafRunner):
+    """The default step runner with each attempt's `execute` run as a journaled DBOS step."""
+
+    journal: Journal
+
+    def __init__(self, recorder: Recorder, env: RunEnv, waits: WaitHook) -> None:
+        super().__init__(recorder, env, waits)
+        self.item: int | None = None
+        self.name = ""
+
+    async def attempts(
+        self,
+        scope: Scope,
+        step: Step,
+        path: tuple[str, ...],
+        input_data: Any,
+        resume_data: Any = None,
+        suspend_data: Any = None,
+        iteration: int | None = None,
+        item: int | None = None,
+        first_attempt: int = 0,
+    ) -> Attempted:
+        # One view per call: foreach items run concurrently and each names its own attempts.
+        view = copy.copy(self)
+        view.item = item
+        return await LeafRunner.attempts(
+            view, scope, step, path, input_data, resume_data, suspend_data, iteration, item,
+            first_attempt,
+        )  # fmt: skip
+
+    def make_context(
+        self,
+        scope: Scope,
+        step: Step,
+        path: tuple[str, ...],
+        input_data: Any,
+        resume_data: Any,
+        suspend_data: Any,
+        attempt: int,
+        iteration: int | None,
+    ) -> StepContext:
+        self.name = self.journal.unique(step_name(path, iteration, self.item, attempt))
+        return super().make_context(
+            scope, step, path, input_data, resume_data, suspend_data, attempt, iteration
+        )
+
+    async def call(self, step: Step, ctx: StepContext) -> Any:
+        name = self.name
+        journal = self.journal
+
+        async def attempt() -> Journaled:
+            try:
+                value = LeafRunner.output(self, step, await LeafRunner.call(self, step, ctx))
+                return {"ok": value, "state": ctx.state_delta}
+            except SuspendSignal as signal:
+                return {
+                    "suspend": signal.payload,
+                    "labels": list(signal.labels),
+                    "state": ctx.state_delta,
+                }
+            except BailSignal as signal:
+                return {"bail": signal.value, "state": ctx.state_delta}
+            except Exception as exc:
+                journal.errors[name] = exc
+                return {"error": error_to_dict(exc)}
+
+        data, replayed = await journal.run(name, attempt)
+        if replayed and data.get("state"):
+            ctx.set_state(data["state"])
+        if "ok" in data:
+            return data["ok"]
+        if "suspend" in data:
+            raise SuspendSignal(data["suspend"], tuple(data["labels"]))
+        if "bail" in data:
+            raise BailSignal(data["bail"])
+        raise journal.error(name, data)
+
+    def output(self, step: Step, value: Any) -> Any:
+        return value  # already JSON: the journaled attempt converted it
+
+
+class JournaledInterpreter(Interpreter):
+    """The interpreter with each branch and loop condition evaluated as a journaled step."""
+
+    journal: Journal
+
+    async def condition(
+        self, scope: Scope, cond: Any, value: Any, iteration: int | None, swallow: bool
+    ) -> bool:
+        journal = self.journal
+        name = journal.unique(f"{'.'.join(scope.prefix)}?{iteration}")
+
+        async def evaluate() -> Journaled:
+            try:
+                return {
+                    "ok": await Interpreter.condition(self, scope, cond, value, iteration, False)
+                }
+            except Exception as exc:
+                journal.errors[name] = exc
+                return {"error": error_to_dict(exc)}
+
+        data, _ = await journal.run(name, evaluate)
+        if "ok" in data:
+            return bool(data["ok"])
+        error = journal.error(name, data)
+        if not swallow:
+            raise error
+        return False
