@@ -181,7 +181,10 @@ class DurableEngine:
                 workflow, execution, recorder, cancel, step_runner=runner
             )
             interpreter.journal = journal
-            result = await interpreter.run()
+            try:
+                result = await interpreter.run()
+            finally:
+                await journal.flush()
         except BaseException as exc:
             if live is not None:
                 live.error = exc

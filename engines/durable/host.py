@@ -16,7 +16,7 @@ import socket
 import sqlite3
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dbos import DBOS, DBOSConfig
 from sqlalchemy.engine import make_url
@@ -158,10 +158,3 @@ def set_recovery_engine(engine: DurableEngine) -> None:
 
 def recovery_engine() -> DurableEngine | None:
     return _recovery_engine
-
-
-def config_value(key: str) -> Any:
-    """A value of the launched configuration (for tests and the worker's log)."""
-    if _launched is None:
-        return None
-    return dict(zip(("system_database_url", "application_version", "executor_id"), _launched))[key]

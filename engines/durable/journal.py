@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from engines.core.step import Step
 
 Journaled = dict[str, Any]
+log = logging.getLogger("engines.durable")
 
 
 def step_name(path: tuple[str, ...], iteration: int | None, item: int | None, attempt: int) -> str:
@@ -46,36 +48,40 @@ def step_name(path: tuple[str, ...], iteration: int | None, item: int | None, at
 
 
 class Journal:
-    """What a segment recorded before (when DBOS recovers it) and the names used so far."""
+    """What a segment recorded before (when DBOS recovers it) and the names used so far.
+
+    An outcome is written to the journal in the background while the walk goes on: the run's
+    own record, committed to storage at the next step boundary, says the same, and a recovered
+    segment trusts whichever of the two has it. The segment waits for every write before it
+    ends (`flush`).
+    """
 
     def __init__(self, recorded: dict[str, Any] | None = None) -> None:
         self.recorded = recorded or {}
         self._seen: dict[str, int] = {}
-        # The exceptions of attempts that failed in this process: replayed as themselves (with
-        # their tracebacks) rather than rebuilt from their JSON.
-        self.errors: dict[str, BaseException] = {}
+        self._writes: set[asyncio.Future[Any]] = set()
 
     def unique(self, name: str) -> str:
         count = self._seen.get(name, 0) + 1
         self._seen[name] = count
         return name if count == 1 else f"{name}#{count}"
 
-    async def run(
-        self, name: str, call: Callable[[], Awaitable[Journaled]]
-    ) -> tuple[Journaled, bool]:
-        """The outcome of `call` as DBOS step `name`, and whether it was replayed."""
-        recorded = self.recorded.get(name)
-        if recorded is not None:
-            return recorded, True
-        # In a task of its own: DBOS sets its step context in a context variable, and the
-        # interpreter starts parallel arms eagerly in one shared context (`engines.core.eager`).
-        task = asyncio.ensure_future(DBOS.run_step_async({"name": name}, call))
-        result: Journaled = await task
-        return result, False
+    def record(self, name: str, data: Journaled) -> None:
+        """Write `data` as DBOS step `name` (in a task of its own: DBOS keeps its step context
+        in a context variable, and the interpreter starts parallel arms eagerly in one shared
+        context, `engines.core.eager`)."""
+        write = asyncio.ensure_future(DBOS.run_step_async({"name": name}, _journaled, data))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
 
-    def error(self, name: str, data: Journaled) -> BaseException:
-        live = self.errors.pop(name, None)
-        return live if live is not None else error_from_dict(data["error"])
+    async def flush(self) -> None:
+        """Wait until every outcome of the segment is in the journal."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes))
+
+
+async def _journaled(data: Journaled) -> Journaled:
+    return data
 
 
 def _plain_thread(fn: Callable[[], Any]) -> Awaitable[Any]:
@@ -156,33 +162,32 @@ class JournaledLeafRunner(LeafRunner):
     async def call(self, step: Step, ctx: StepContext) -> Any:
         name = self.name
         journal = self.journal
-
-        async def attempt() -> Journaled:
-            try:
-                value = LeafRunner.output(self, step, await LeafRunner.call(self, step, ctx))
-                return {"ok": value, "state": ctx.state_delta}
-            except SuspendSignal as signal:
-                return {
+        data = journal.recorded.get(name)
+        if data is not None:
+            # Finished before the process died: its journaled outcome, not a second run.
+            if data.get("state"):
+                ctx.set_state(data["state"])
+            return _replay(data)
+        try:
+            value = LeafRunner.output(self, step, await LeafRunner.call(self, step, ctx))
+        except SuspendSignal as signal:
+            journal.record(
+                name,
+                {
                     "suspend": signal.payload,
                     "labels": list(signal.labels),
                     "state": ctx.state_delta,
-                }
-            except BailSignal as signal:
-                return {"bail": signal.value, "state": ctx.state_delta}
-            except Exception as exc:
-                journal.errors[name] = exc
-                return {"error": error_to_dict(exc)}
-
-        data, replayed = await journal.run(name, attempt)
-        if replayed and data.get("state"):
-            ctx.set_state(data["state"])
-        if "ok" in data:
-            return data["ok"]
-        if "suspend" in data:
-            raise SuspendSignal(data["suspend"], tuple(data["labels"]))
-        if "bail" in data:
-            raise BailSignal(data["bail"])
-        raise journal.error(name, data)
+                },
+            )
+            raise
+        except BailSignal as signal:
+            journal.record(name, {"bail": signal.value, "state": ctx.state_delta})
+            raise
+        except Exception as exc:
+            journal.record(name, {"error": error_to_dict(exc)})
+            raise
+        journal.record(name, {"ok": value, "state": ctx.state_delta})
+        return value
 
     def output(self, step: Step, value: Any) -> Any:
         return value  # already JSON: the journaled attempt converted it
@@ -198,20 +203,31 @@ class JournaledInterpreter(Interpreter):
     ) -> bool:
         journal = self.journal
         name = journal.unique(f"{'.'.join(scope.prefix)}?{iteration}")
-
-        async def evaluate() -> Journaled:
+        data = journal.recorded.get(name)
+        if data is None:
             try:
-                return {
-                    "ok": await Interpreter.condition(self, scope, cond, value, iteration, False)
-                }
+                verdict = await Interpreter.condition(self, scope, cond, value, iteration, False)
             except Exception as exc:
-                journal.errors[name] = exc
-                return {"error": error_to_dict(exc)}
-
-        data, _ = await journal.run(name, evaluate)
+                journal.record(name, {"error": error_to_dict(exc)})
+                if not swallow:
+                    raise
+                log.warning("branch condition %r raised %r; treated as false", cond, exc)
+                return False
+            journal.record(name, {"ok": verdict})
+            return verdict
         if "ok" in data:
             return bool(data["ok"])
-        error = journal.error(name, data)
         if not swallow:
-            raise error
+            raise error_from_dict(data["error"])
         return False
+
+
+def _replay(data: Journaled) -> Any:
+    """A journaled attempt's outcome, as the attempt ended: its output or its signal."""
+    if "ok" in data:
+        return data["ok"]
+    if "suspend" in data:
+        raise SuspendSignal(data["suspend"], tuple(data["labels"]))
+    if "bail" in data:
+        raise BailSignal(data["bail"])
+    raise error_from_dict(data["error"])
