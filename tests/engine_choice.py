@@ -2,7 +2,8 @@
 
 Every engine of `engines.testing.engine_builders()` except `durable-postgres`, which needs
 PostgreSQL: the PostgreSQL pass of `scripts/test.sh` asks for it. `STEPBACK_TEST_ENGINES` (a
-comma list) keeps only the named engines.
+comma list) keeps only the named engines, or, when every name starts with `-`, every engine but
+those (`-durable-sqlite`: the PostgreSQL pass runs `durable-postgres` instead).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ def engine_names_under_test() -> list[str]:
     wanted = [name.strip() for name in os.environ.get(ENV, "").split(",") if name.strip()]
     if not wanted:
         return [name for name in known if name not in NEEDS_POSTGRES]
+    excluded = [name[1:] for name in wanted if name.startswith("-")]
+    unknown = [name for name in [*wanted, *excluded] if name not in known and name[:1] != "-"]
+    if unknown:
+        raise pytest.UsageError(
+            f"{ENV} names unknown engine(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    if excluded:
+        return [name for name in known if name not in excluded]
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise pytest.UsageError(

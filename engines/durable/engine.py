@@ -114,6 +114,10 @@ class DurableEngine:
             self.system_database_url, self.application_version, self.executor_id
         )
 
+    def launch_now(self) -> None:
+        """`launch`, blocking: for set-up code (a worker's start, a test's engine builder)."""
+        host.launch_sync(self.system_database_url, self.application_version, self.executor_id)
+
     def segment_id(self, run_id: str, seq: int) -> str:
         return f"{self.namespace}{run_id}:{seq}"
 

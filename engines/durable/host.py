@@ -117,8 +117,23 @@ async def ensure_launched(url: str, version: str, executor_id: str) -> None:
 
 
 def launch_sync(url: str, version: str, executor_id: str) -> None:
-    """`ensure_launched` for code with no running loop (a worker's start-up)."""
-    _launch_blocking(url, version, executor_id)
+    """`ensure_launched` that blocks its caller, even one on a running loop (the launch runs
+    in a thread of its own, so DBOS never adopts the caller's loop)."""
+    if _launched == (url, version, executor_id):
+        return
+    failure: list[BaseException] = []
+
+    def launch() -> None:
+        try:
+            _launch_blocking(url, version, executor_id)
+        except BaseException as exc:  # raised in the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=launch, name="dbos-launch", daemon=True)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def shutdown() -> None:
