@@ -239,3 +239,6 @@ STEPBACK_LEASE_SECONDS = _int("STEPBACK_LEASE_SECONDS", 30)
 # Whether a server marks runs left active by dead processes interrupted, at start-up and then
 # every lease period (`workflows_app.recovery`).
 STEPBACK_RECOVERY = _flag("STEPBACK_RECOVERY", "1")
+# What happens to those runs next: "resume" (restart them, or hand a durable run's segments to a
+# worker) or "mark" (leave them interrupted for a person to restart or cancel).
+STEPBACK_RECOVERY_ACTION = os.environ.get("STEPBACK_RECOVERY_ACTION", "resume")

@@ -44,7 +44,7 @@ import os
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, SetWorkflowID
@@ -107,6 +107,9 @@ class DurableEngine:
         self.namespace = namespace
         self._active: dict[str, CancelToken] = {}
         self._listeners = Listeners()
+        self._client: Any = None
+        # Called with the run id as a segment begins here (a worker records that it owns it).
+        self.on_segment: Callable[[str], Awaitable[None]] | None = None
 
     async def launch(self) -> None:
         """Launch DBOS on this engine's system database (once per process)."""
@@ -117,6 +120,55 @@ class DurableEngine:
     def launch_now(self) -> None:
         """`launch`, blocking: for set-up code (a worker's start, a test's engine builder)."""
         host.launch_sync(self.system_database_url, self.application_version, self.executor_id)
+
+    def _dbos_client(self) -> Any:
+        from dbos import DBOSClient
+
+        if self._client is None:
+            self._client = DBOSClient(system_database_url=self.system_database_url)
+        return self._client
+
+    async def take_over(self, run_id: str) -> bool:
+        """Hand the run's unfinished segments that another (dead) executor left to whichever
+        worker dequeues them (`DBOS.resume_workflow`); False when the run has none, neither
+        pending nor queued (it must then be restarted). Segments of this engine's own executor
+        id are left to DBOS's recovery at launch."""
+        client = self._dbos_client()
+        found = await client.list_workflows_async(
+            workflow_id_prefix=f"{self.namespace}{run_id}:", status=["PENDING", "ENQUEUED"]
+        )
+        for segment in found:
+            if segment.status == "PENDING" and segment.executor_id != self.executor_id:
+                await client.resume_workflow_async(segment.workflow_id)
+        return bool(found)
+
+    async def enqueue(self, workflow: Workflow, execution: Execution) -> str:
+        """Hand the segment to a worker through the DBOS queue instead of walking it here
+        (`engines.durable.queue`); its segment id. A segment id in use is refused."""
+        from dbos._error import DBOSWorkflowIDInUseError
+
+        from engines.durable.queue import QUEUE_NAME, SEGMENT_WORKFLOW
+
+        run_id = execution.snapshot.run_id
+        segment_id = self.segment_id(run_id, execution.snapshot.seq)
+        try:
+            await self._dbos_client().enqueue_async(
+                {
+                    "queue_name": QUEUE_NAME,
+                    "workflow_name": SEGMENT_WORKFLOW,
+                    "workflow_id": segment_id,
+                    "workflow_id_reuse_policy": "reject",
+                    "app_version": self.application_version,
+                },
+                workflow.id,
+                run_id,
+                encode_execution(execution),
+            )
+        except DBOSWorkflowIDInUseError as exc:
+            raise RunConflictError(
+                f"Run {run_id!r} was moved on by another caller (segment {segment_id} exists)"
+            ) from exc
+        return segment_id
 
     def segment_id(self, run_id: str, seq: int) -> str:
         return f"{self.namespace}{run_id}:{seq}"
@@ -178,6 +230,8 @@ class DurableEngine:
             return built
 
         try:
+            if self.on_segment is not None:
+                await self.on_segment(run_id)
             recorder = Recorder(
                 execution.snapshot, self.storage, self._listeners.publish, self.clock
             )
@@ -221,6 +275,9 @@ class DurableEngine:
 
     async def aclose(self) -> None:
         await self._listeners.drain()
+        if self._client is not None:
+            self._client.destroy()
+            self._client = None
 
 
 async def _stop(task: asyncio.Task[Any] | None) -> None:

@@ -1,0 +1,1 @@
+"""Worker processes: `manage.py stepback_worker --engine <name>` runs one of these modules."""
