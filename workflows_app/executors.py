@@ -186,6 +186,12 @@ class QueueExecutor:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        if hasattr(engine, "application_version"):
+            from engines.durable.queue import application_version
+            from workflows_app import registry
+
+            # Workers take only segments of the workflow definitions they run themselves.
+            engine.application_version = application_version(registry.workflows().values())
 
     def submit(self, workflow: Workflow, execution: Execution) -> None:
         enqueue = getattr(self.engine, "enqueue", None)
