@@ -133,11 +133,30 @@ def start() -> None:
             return
         _running = True
     try:
-        resume_interrupted(engine=settings.STEPBACK_ENGINE)
+        mark_interrupted()
     except Exception:
         # Serving goes on (an unmigrated database, say); the next period tries again.
         log.exception("marking interrupted runs at start-up failed")
+    if settings.STEPBACK_RECOVERY_ACTION != "mark":
+        # On a thread of its own: resuming executes runs, which the caller (a server's first
+        # request, on asgiref's thread for sync code) must not wait for or block.
+        global resuming
+        resuming = threading.Thread(target=_resume, name="stepback-resume", daemon=True)
+        resuming.start()
     threading.Thread(target=_keep_checking, name="stepback-recovery", daemon=True).start()
+
+
+resuming: threading.Thread | None = None
+"""The thread resuming what dead processes left, started by `start`."""
+
+
+def _resume() -> None:
+    try:
+        resume_interrupted(engine=settings.STEPBACK_ENGINE)
+    except Exception:
+        log.exception("resuming interrupted runs at start-up failed")
+    finally:
+        close_old_connections()
 
 
 def _keep_checking() -> None:
