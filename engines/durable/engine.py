@@ -108,6 +108,7 @@ class DurableEngine:
         self._active: dict[str, CancelToken] = {}
         self._listeners = Listeners()
         self._client: Any = None
+        self.journal_writers = 1 if self.system_database_url.startswith("sqlite") else 8
         # Called with the run id as a segment begins here (a worker records that it owns it).
         self.on_segment: Callable[[str], Awaitable[None]] | None = None
 
@@ -169,6 +170,10 @@ class DurableEngine:
                 f"Run {run_id!r} was moved on by another caller (segment {segment_id} exists)"
             ) from exc
         return segment_id
+
+    def journal(self) -> Journal:
+        """A fresh journal for a segment walked here."""
+        return Journal(writers=self.journal_writers)
 
     def segment_id(self, run_id: str, seq: int) -> str:
         return f"{self.namespace}{run_id}:{seq}"

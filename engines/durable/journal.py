@@ -56,10 +56,13 @@ class Journal:
     ends (`flush`).
     """
 
-    def __init__(self, recorded: dict[str, Any] | None = None) -> None:
+    def __init__(self, recorded: dict[str, Any] | None = None, writers: int = 1) -> None:
         self.recorded = recorded or {}
         self._seen: dict[str, int] = {}
         self._writes: set[asyncio.Future[Any]] = set()
+        # Writes under way at once: one on SQLite, whose writers queue on a file lock with
+        # back-off sleeps when they collide; several on PostgreSQL.
+        self._slots = asyncio.Semaphore(writers)
 
     def unique(self, name: str) -> str:
         count = self._seen.get(name, 0) + 1
@@ -70,9 +73,13 @@ class Journal:
         """Write `data` as DBOS step `name` (in a task of its own: DBOS keeps its step context
         in a context variable, and the interpreter starts parallel arms eagerly in one shared
         context, `engines.core.eager`)."""
-        write = asyncio.ensure_future(DBOS.run_step_async({"name": name}, _journaled, data))
+        write = asyncio.ensure_future(self._write(name, data))
         self._writes.add(write)
         write.add_done_callback(self._writes.discard)
+
+    async def _write(self, name: str, data: Journaled) -> None:
+        async with self._slots:
+            await DBOS.run_step_async({"name": name}, _journaled, data)
 
     async def flush(self) -> None:
         """Wait until every outcome of the segment is in the journal."""
@@ -102,7 +109,7 @@ def _plain_thread(fn: Callable[[], Any]) -> Awaitable[Any]:
     return future
 
 
-async def recorded_journal(segment_id: str) -> Journal:
+async def recorded_journal(segment_id: str, writers: int = 1) -> Journal:
     """The journal of a segment DBOS is recovering: what it recorded, by name. Step ids of
     this execution continue after the recorded ones (DBOS checks each id's recorded name)."""
     steps = await _plain_thread(lambda: DBOS.list_workflow_steps(segment_id))
@@ -110,7 +117,7 @@ async def recorded_journal(segment_id: str) -> Journal:
     last = max((s["function_id"] for s in steps), default=0)
     while DBOS.reserve_step().step_id < last:
         pass  # an unused reservation only leaves a gap in the ids
-    return Journal(recorded)
+    return Journal(recorded, writers)
 
 
 class JournaledLeafRunner(LeafRunner):

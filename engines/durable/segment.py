@@ -19,7 +19,7 @@ from engines.core.engine import Execution, ExecutionMode, ResumeTarget
 from engines.core.errors import WorkflowError
 from engines.core.snapshot import RunSnapshot
 from engines.durable import host
-from engines.durable.journal import Journal, recorded_journal
+from engines.durable.journal import recorded_journal
 
 if TYPE_CHECKING:
     from engines.core.results import RunResult
@@ -87,7 +87,7 @@ async def run_segment(workflow_id: str, run_id: str, execution: dict[str, Any]) 
     assert segment_id is not None
     live = live_segments.get(segment_id)
     if live is not None:
-        result = await live.engine.walk(live.workflow, live.execution, Journal(), live)
+        result = await live.engine.walk(live.workflow, live.execution, live.engine.journal(), live)
         return result.status
     return await _recover(segment_id, workflow_id, run_id, execution)
 
@@ -100,7 +100,7 @@ async def _recover(segment_id: str, workflow_id: str, run_id: str, data: dict[st
             f"Cannot recover segment {segment_id!r}: this process has "
             + ("no durable engine" if engine is None else f"no workflow {workflow_id!r}")
         )
-    journal = await recorded_journal(segment_id)
+    journal = await recorded_journal(segment_id, engine.journal_writers)
     execution = decode_execution(data)
     stored = await engine.storage.load(run_id)
     if stored is not None and stored.seq > execution.snapshot.seq:
