@@ -275,6 +275,19 @@ class DurableEngine:
     def is_active(self, run_id: str) -> bool:
         return run_id in self._active
 
+    def active_runs(self) -> list[str]:
+        """The runs this engine executes in this process now."""
+        return list(self._active)
+
+    def cancel_here(self, run_id: str) -> bool:
+        """Tell the run executing here to stop (from any thread): a worker that learns a run
+        was canceled elsewhere. False when it does not execute here."""
+        token = self._active.get(run_id)
+        if token is None:
+            return False
+        token.cancel()
+        return True
+
     def subscribe(self, run_id: str, listener: Listener) -> Callable[[], None]:
         return self._listeners.subscribe(run_id, listener)
 

@@ -97,6 +97,16 @@ class Workers:
                 pytest.fail(f"timed out waiting for {what}:\n{self.output()}")
             time.sleep(0.05)  # a poll interval of a check on another process
 
+    def manage_shell(self, code: str) -> str:
+        """Run `code` in `manage.py shell` on these workers' databases; its output."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=REPO, env=self.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        if done.returncode != 0:
+            pytest.fail(f"manage.py shell failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
     def start_run(self, workflow_id: str) -> str:
         """Start a run the way the web process does (stored, then enqueued); its id."""
         code = (

@@ -36,7 +36,10 @@ async def held(ctx: StepContext) -> dict[str, Any]:
     ledger("held:start")
     release = Path(os.environ["STEPBACK_TEST_LEDGER"] + ".release")
     # Another process (the test) creates the file: there is nothing in this one to wait on.
-    while not release.exists():  # noqa: ASYNC110, ASYNC240
+    while not release.exists():  # noqa: ASYNC240
+        if ctx.is_cancelled:
+            ledger("held:canceled")
+            return {"count": -1}
         await asyncio.sleep(0.02)
     ledger("held")
     return {"count": int(ctx.input_data["count"]) + 1}

@@ -66,3 +66,17 @@ def test_a_worker_killed_mid_sleep_leaves_the_sleep_to_the_next_worker(workers: 
     assert workers.ledger_lines() == ["first", "second"]
     assert result_of(workers, run_id) == {"count": 2}
     assert_no_gap(workers, run_id)
+
+
+def test_a_run_canceled_elsewhere_stops_its_running_step_on_the_worker(workers: Workers) -> None:
+    worker = workers.start("worker")
+    run_id = workers.start_run("durable-held")
+    workers.wait_for(lambda: "held:start" in workers.ledger_lines(), "the held step", worker)
+
+    workers.manage_shell(f"from workflows_app import services; services.cancel_run({run_id!r})")
+
+    workers.wait_for(lambda: "held:canceled" in workers.ledger_lines(), "the step to see it")
+    assert workers.status(run_id) == "canceled"
+    assert "held" not in workers.ledger_lines()
+    assert [kind for _, kind, _ in workers.events(run_id)][-1] == "run.canceled"
+    assert_no_gap(workers, run_id)

@@ -6,7 +6,8 @@ registered workflows, then walks the segments web processes enqueue. Launching r
 segments this executor id left unfinished (a worker restarted after a crash); segments of other
 workers that died are taken over by `workflows_app.recovery` (`DBOS.resume_workflow`). Each
 segment it begins is claimed (`Run.executed_by`), and the process beats while it runs, so no
-server marks its runs interrupted.
+server marks its runs interrupted. A web process cancels a run executing here by writing the
+cancel to the run; this worker polls its runs' status and stops the ones canceled.
 """
 
 from __future__ import annotations
@@ -52,6 +53,30 @@ def build_engine(executor_id: str | None = None) -> DurableEngine:
     return engine
 
 
+CANCEL_POLL_SECONDS = 0.05
+
+
+def watch_cancels(engine: DurableEngine, stop: threading.Event) -> None:
+    """Tell the runs executing here that were canceled elsewhere (a web process writes the
+    cancel to the run) to stop: their running steps see `ctx.is_cancelled` within a poll."""
+    from django.db import close_old_connections
+
+    from workflows_app.models import Run
+
+    while not stop.wait(CANCEL_POLL_SECONDS):
+        active = engine.active_runs()
+        if not active:
+            continue
+        try:
+            canceled = Run.objects.filter(pk__in=active, status="canceled")
+            for run_id in canceled.values_list("run_id", flat=True):
+                engine.cancel_here(run_id)
+        except Exception:
+            log.exception("checking the runs executing here for cancels failed")
+        finally:
+            close_old_connections()
+
+
 def run(options: dict[str, Any]) -> None:
     """Run the worker until SIGTERM or SIGINT."""
     executor_id = options.get("executor_id") or default_executor_id()
@@ -62,6 +87,9 @@ def run(options: dict[str, Any]) -> None:
     recovery.resume_interrupted(engine="durable")
     log.warning("durable worker %s ready (version %s)", executor_id, engine.application_version)
     stop = threading.Event()
+    threading.Thread(
+        target=watch_cancels, args=(engine, stop), name="stepback-cancels", daemon=True
+    ).start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.wait(processes.lease_seconds() / 3):
