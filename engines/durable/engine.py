@@ -108,6 +108,8 @@ class DurableEngine:
         self._active: dict[str, CancelToken] = {}
         self._listeners = Listeners()
         self._client: Any = None
+        # Segments walked here whose journal writes may still be under way.
+        self._segments: set[asyncio.Task[Any]] = set()
         self.journal_writers = 1 if self.system_database_url.startswith("sqlite") else 8
         # Called with the run id as a segment begins here (a worker records that it owns it).
         self.on_segment: Callable[[str], Awaitable[None]] | None = None
@@ -196,16 +198,23 @@ class DurableEngine:
                 handle = await DBOS.start_workflow_async(
                     run_segment, workflow.id, run_id, encode_execution(execution)
                 )
+            ended = asyncio.ensure_future(handle.get_result())
+            ended.add_done_callback(_retrieve)
+            walked = asyncio.ensure_future(live.done.wait())
             try:
-                await handle.get_result()
+                await asyncio.wait({ended, walked}, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
                 # The caller is going away (a process stopping): DBOS shields the segment's
                 # task, so stop it here, leaving the segment to recovery like a dead process.
                 await _stop(live.task)
                 raise
-            except BaseException:
-                if live.error is None:
-                    raise
+            finally:
+                walked.cancel()
+            if live.task is not None:
+                self._segments.add(live.task)
+                live.task.add_done_callback(self._segments.discard)
+            if not live.done.is_set():
+                ended.result()  # the segment failed before it walked: its error
         finally:
             live_segments.pop(segment_id, None)
         if live.error is not None:
@@ -235,29 +244,33 @@ class DurableEngine:
             return built
 
         try:
-            if self.on_segment is not None:
-                await self.on_segment(run_id)
-            recorder = Recorder(
-                execution.snapshot, self.storage, self._listeners.publish, self.clock
-            )
-            interpreter = JournaledInterpreter(
-                workflow, execution, recorder, cancel, step_runner=runner
-            )
-            interpreter.journal = journal
             try:
+                if self.on_segment is not None:
+                    await self.on_segment(run_id)
+                recorder = Recorder(
+                    execution.snapshot, self.storage, self._listeners.publish, self.clock
+                )
+                interpreter = JournaledInterpreter(
+                    workflow, execution, recorder, cancel, step_runner=runner
+                )
+                interpreter.journal = journal
                 result = await interpreter.run()
+            except BaseException as exc:
+                if live is not None:
+                    live.error = exc
+                    live.done.set()
+                raise
             finally:
-                await journal.flush()
-        except BaseException as exc:
+                self._active.pop(run_id, None)
+            await notify(workflow, result)
             if live is not None:
-                live.error = exc
-            raise
+                # The caller has its result now: the run's record is stored, so the journal
+                # writes still under way are no longer needed to recover it.
+                live.result = result
+                live.done.set()
+            return result
         finally:
-            self._active.pop(run_id, None)
-        if live is not None:
-            live.result = result
-        await notify(workflow, result)
-        return result
+            await journal.flush()
 
     async def cancel(self, workflow: Workflow, run_id: str) -> bool:
         token = self._active.get(run_id)
@@ -292,10 +305,17 @@ class DurableEngine:
         return self._listeners.subscribe(run_id, listener)
 
     async def aclose(self) -> None:
+        if self._segments:
+            await asyncio.wait(set(self._segments), timeout=10)
         await self._listeners.drain()
         if self._client is not None:
             self._client.destroy()
             self._client = None
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # reported through the segment's own result, not at collection
 
 
 async def _stop(task: asyncio.Task[Any] | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS
@@ -39,6 +39,7 @@ class LiveSegment:
     result: RunResult | None = None
     error: BaseException | None = None
     task: asyncio.Task[Any] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 live_segments: dict[str, LiveSegment] = {}
