@@ -68,13 +68,14 @@ class Workers:
         self.logs: list[Path] = []
         manage(env, "migrate", "--noinput", "-v", "0")
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
-        """A worker (always the same executor id: the machine's worker, restarted)."""
+    def start(self, name: str, executor_id: str = "fault-test-worker") -> subprocess.Popen[bytes]:
+        """A worker; by default always the same executor id (the machine's worker, restarted:
+        DBOS recovers its segments at launch), else another worker taking over."""
         log = self.directory / f"{name}.log"
         with log.open("wb") as sink:
             process = subprocess.Popen(
                 [sys.executable, "manage.py", "stepback_worker", "--engine", "durable",
-                 "--executor-id", "fault-test-worker"],
+                 "--executor-id", executor_id],
                 cwd=REPO, env=self.env, stdout=sink, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.running.append(process)

@@ -22,7 +22,12 @@ def assert_no_gap(workers: Workers, run_id: str) -> None:
     assert seqs == list(range(1, len(seqs) + 1))
 
 
-def test_a_worker_killed_mid_step_leaves_the_run_to_the_next_worker(workers: Workers) -> None:
+@pytest.mark.parametrize("next_worker", ["restarted", "another"])
+def test_a_worker_killed_mid_step_leaves_the_run_to_the_next_worker(
+    workers: Workers, next_worker: str
+) -> None:
+    """The restarted worker (same executor id) recovers the segment as DBOS launches; another
+    worker takes it over as it starts (the run's process is dead: `DBOS.resume_workflow`)."""
     first = workers.start("first")
     run_id = workers.start_run("durable-held")
     workers.wait_for(lambda: "held:start" in workers.ledger_lines(), "the held step", first)
@@ -30,7 +35,10 @@ def test_a_worker_killed_mid_step_leaves_the_run_to_the_next_worker(workers: Wor
     first.kill()
     first.wait(10)
     (workers.ledger.parent / (workers.ledger.name + ".release")).touch()
-    workers.start("second")
+    if next_worker == "restarted":
+        workers.start("second")
+    else:
+        workers.start("second", executor_id="another-worker")
     workers.wait_for(lambda: workers.status(run_id) == "success", "the run to finish")
 
     assert workers.ledger_lines().count("first") == 1
