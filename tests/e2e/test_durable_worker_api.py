@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import CREATE_USER, launch, manage
-from tests.e2e.durable_processes import Workers, workers_fixture
+from tests.e2e.durable_processes import Workers, system_databases, workers_fixture
 
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Workers]:
-    yield from workers_fixture(tmp_path, "sqlite")
+@pytest.fixture(params=system_databases())
+def workers(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Workers]:
+    yield from workers_fixture(tmp_path, request.param)
 
 
 def test_a_run_started_over_the_api_survives_the_sigkill_of_its_worker(workers: Workers) -> None:
