@@ -65,6 +65,7 @@ async def measure(url: str, repeat: int) -> dict[str, float]:
 
     async def durable() -> None:
         result = await wf.create_run(engine=engine).start(input_data={"i": 0})
+        await engine.settled()  # every step in the journal, as raw DBOS has them
         if result.result != {"i": STEPS}:
             raise RuntimeError(f"the durable chain ended {result.status}: {result.result!r}")
 
@@ -78,6 +79,7 @@ async def measure(url: str, repeat: int) -> dict[str, float]:
         result = await wf.create_run(engine=engine, run_id=source.run_id).time_travel(
             f"s{FORK_AT}", input_data={"i": FORK_AT}
         )
+        await engine.settled()
         if result.result != {"i": STEPS}:
             raise RuntimeError(f"the time travel ended {result.status}: {result.result!r}")
 

@@ -304,9 +304,15 @@ class DurableEngine:
     def subscribe(self, run_id: str, listener: Listener) -> Callable[[], None]:
         return self._listeners.subscribe(run_id, listener)
 
-    async def aclose(self) -> None:
+    async def settled(self) -> None:
+        """Wait until the segments walked here have written their whole journal."""
         if self._segments:
-            await asyncio.wait(set(self._segments), timeout=10)
+            await asyncio.wait(set(self._segments))
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await self.settled()
         await self._listeners.drain()
         if self._client is not None:
             self._client.destroy()
