@@ -46,12 +46,19 @@ def _evented(storage: Storage | None) -> Engine:
     return evented_engine(storage)
 
 
+def _durable(storage: Storage | None) -> Engine:
+    from engines.durable import DurableEngine
+
+    return DurableEngine(storage=storage)
+
+
 _BUILDERS: dict[str, EngineBuilder] = {
     "default": _default,
     "evented-memory": _evented_memory,
     "evented-redis": _evented_redis,
     # On Redis when REDIS_URL is set (workers elsewhere share it), else in this process.
     "evented": _evented,
+    "durable": _durable,
 }
 
 ALIASES = frozenset({"evented"})

@@ -182,3 +182,43 @@ class ThreadExecutor:
     def in_flight(self, run_id: str) -> bool:
         with self._lock:
             return bool(self._futures.get(run_id))
+
+
+class QueueExecutor:
+    """Hands each execution to a worker process through the engine's queue (the durable
+    engine: `manage.py stepback_worker --engine durable` walks it); this process only
+    prepares, stores and enqueues."""
+
+    POLL_SECONDS = 0.1
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        if hasattr(engine, "application_version"):
+            from engines.durable.queue import application_version
+            from workflows_app import registry
+
+            # Workers take only segments of the workflow definitions they run themselves.
+            engine.application_version = application_version(registry.workflows().values())
+
+    def submit(self, workflow: Workflow, execution: Execution) -> None:
+        enqueue = getattr(self.engine, "enqueue", None)
+        if enqueue is None:
+            raise TypeError(f"engine {self.engine.name!r} has no queue to hand executions to")
+        try:
+            async_to_sync(enqueue)(workflow, execution)
+        except Exception as exc:
+            _log_failure(execution.snapshot.run_id, exc)
+            async_to_sync(record_failure)(self.engine, execution.snapshot.run_id, exc)
+
+    def wait(self, run_id: str, timeout: float | None = None) -> bool:
+        from workflows_app.models import Run
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while Run.objects.filter(pk=run_id, status__in=ACTIVE_RUN_STATUSES).exists():
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(self.POLL_SECONDS)
+        return True
+
+    def in_flight(self, run_id: str) -> bool:
+        return False  # it executes in a worker; the storage's seq guards it there

@@ -8,7 +8,13 @@ that executed them outside any registered process, or imported). A run executing
 process, here or in another process sharing the database, is never touched. The periodic check
 also forgets processes dead for a day that no run under way names.
 
-Only the run's status column changes. The engine's record (`Run.head`, the snapshots, the
+Then, unless `STEPBACK_RECOVERY_ACTION` is "mark", each interrupted run is resumed
+(`resume_interrupted`), by what its engine does best (`RESUMERS`): the default engine restarts
+it from its last snapshot in this process; the durable engine hands its unfinished DBOS segments
+to a worker (`DBOS.resume_workflow`), or restarts it when it has none. An engine with no entry
+(the evented one registers redelivery there) keeps its runs marked.
+
+Marking changes only the run's status column. The engine's record (`Run.head`, the snapshots, the
 events) still says where the run stopped, so `restart` re-runs it from its last snapshot
 (storing it `running` again) and `cancel` ends it; the event log gains nothing.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -64,6 +71,56 @@ def mark_interrupted() -> list[str]:
     return marked
 
 
+def _restart(run_id: str) -> None:
+    from workflows_app import services
+
+    services.restart_run(run_id)
+
+
+def _durable(run_id: str) -> None:
+    from asgiref.sync import async_to_sync
+
+    from engines.durable import DurableEngine
+    from workflows_app import services
+
+    engine = services.engine()
+    if not isinstance(engine, DurableEngine):
+        from workflows_app.workers.durable import build_engine
+
+        engine = build_engine()
+    if not async_to_sync(engine.take_over)(run_id):
+        services.restart_run(run_id)
+
+
+# How each engine resumes a run interrupted by a dead process (by `Run.engine`).
+RESUMERS: dict[str, Callable[[str], None]] = {"default": _restart, "durable": _durable}
+
+
+def resume_interrupted(engine: str | None = None) -> list[str]:
+    """Mark what dead processes left (`mark_interrupted`), then resume every interrupted run
+    (of `engine` only, when given) unless `STEPBACK_RECOVERY_ACTION` is "mark"; the ids
+    resumed."""
+    mark_interrupted()
+    if settings.STEPBACK_RECOVERY_ACTION == "mark":
+        return []
+    rows = Run.objects.filter(status=INTERRUPTED)
+    if engine is not None:
+        rows = rows.filter(engine=engine)
+    resumed = []
+    for run_id, engine_name in rows.values_list("run_id", "engine"):
+        resume = RESUMERS.get(engine_name)
+        if resume is None:
+            continue
+        try:
+            resume(run_id)
+            resumed.append(run_id)
+        except Exception:
+            log.exception("interrupted run %s could not be resumed", run_id)
+    if resumed:
+        log.warning("resumed %d interrupted run(s): %s", len(resumed), ", ".join(resumed))
+    return resumed
+
+
 def start() -> None:
     """At server start-up: mark what the last server left behind now, then keep checking
     every lease period on a thread of its own (once per process; off when
@@ -80,7 +137,26 @@ def start() -> None:
     except Exception:
         # Serving goes on (an unmigrated database, say); the next period tries again.
         log.exception("marking interrupted runs at start-up failed")
+    if settings.STEPBACK_RECOVERY_ACTION != "mark":
+        # On a thread of its own: resuming executes runs, which the caller (a server's first
+        # request, on asgiref's thread for sync code) must not wait for or block.
+        global resuming
+        resuming = threading.Thread(target=_resume, name="stepback-resume", daemon=True)
+        resuming.start()
     threading.Thread(target=_keep_checking, name="stepback-recovery", daemon=True).start()
+
+
+resuming: threading.Thread | None = None
+"""The thread resuming what dead processes left, started by `start`."""
+
+
+def _resume() -> None:
+    try:
+        resume_interrupted(engine=settings.STEPBACK_ENGINE)
+    except Exception:
+        log.exception("resuming interrupted runs at start-up failed")
+    finally:
+        close_old_connections()
 
 
 def _keep_checking() -> None:

@@ -59,7 +59,7 @@ from workflows_app import (
     recovery,
     registry,
 )
-from workflows_app.executors import Executor, InlineExecutor, ThreadExecutor
+from workflows_app.executors import Executor, InlineExecutor, QueueExecutor, ThreadExecutor
 from workflows_app.models import HumanTask, Run, RunAction
 from workflows_app.registry import UnknownWorkflowError as UnknownWorkflowError
 from workflows_app.storage.retry import in_callers_transaction
@@ -107,10 +107,14 @@ def executor() -> Executor:
     """The executor `settings.STEPBACK_EXECUTOR` names ("thread" or "inline"), unless this
     thread is inside `running_inline()`."""
     kind = getattr(_local, "kind", None) or settings.STEPBACK_EXECUTOR
+    if settings.STEPBACK_ENGINE == "durable" and settings.STEPBACK_EXECUTOR != "inline":
+        kind = "queue"  # durable runs execute in worker processes; this one only enqueues
     eng = engine()
     with _lock:
         if kind not in _executors:
-            if kind == "thread":
+            if kind == "queue":
+                _executors[kind] = QueueExecutor(eng)
+            elif kind == "thread":
                 _executors[kind] = ThreadExecutor(eng)
             elif kind == "inline":
                 _executors[kind] = InlineExecutor(eng)

@@ -282,3 +282,7 @@ STEPBACK_HTTP_QUEUE_SECONDS = _int("STEPBACK_HTTP_QUEUE_SECONDS", 20)
 # How long a run's save keeps being retried after a transient database fault (a lock, a lost
 # connection, a serialization failure, no pooled connection) before the run is failed.
 STEPBACK_SAVE_RETRY_SECONDS = _int("STEPBACK_SAVE_RETRY_SECONDS", 60)
+
+# What happens to those runs next: "resume" (restart them, or hand a durable run's segments to a
+# worker) or "mark" (leave them interrupted for a person to restart or cancel).
+STEPBACK_RECOVERY_ACTION = os.environ.get("STEPBACK_RECOVERY_ACTION", "resume")

@@ -250,6 +250,7 @@ def test_a_server_marks_what_a_dead_one_left_before_it_answers_anything(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     settings.STEPBACK_RECOVERY = True
+    settings.STEPBACK_RECOVERY_ACTION = "mark"
     run = owned_by(killed_mid_step(monkeypatch), dead_here())
     monkeypatch.setattr(recovery, "_running", False)
     checks: list[str] = []
@@ -266,6 +267,30 @@ def test_a_server_marks_what_a_dead_one_left_before_it_answers_anything(
 
     assert seen == ["interrupted", "interrupted"]
     assert checks == ["started"]  # and then every lease period, on a thread of its own
+
+
+def test_resuming_restarts_what_a_dead_process_left_to_its_end(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.STEPBACK_RECOVERY_ACTION = "resume"
+    run = owned_by(killed_mid_step(monkeypatch), dead_here())
+
+    assert recovery.resume_interrupted() == [run.run_id]
+
+    resumed = services.wait_for(run.run_id)
+    assert resumed.status == "success"
+    assert resumed.executed_by == processes.identity().id
+
+
+def test_resuming_only_marks_when_the_setting_says_mark(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.STEPBACK_RECOVERY_ACTION = "mark"
+    run = owned_by(killed_mid_step(monkeypatch), dead_here())
+
+    assert recovery.resume_interrupted() == []
+
+    assert Run.objects.get(pk=run.pk).status == "interrupted"
 
 
 def test_a_server_with_recovery_turned_off_marks_nothing(

@@ -13,11 +13,12 @@ from _pytest.mark import ParameterSet
 from engines.core.engine import Engine
 from engines.storage.base import Storage
 from engines.testing import Calls, engine_builders
+from tests.engine_choice import engine_names_under_test
 from tests.storages import build_storage, storage_names, storage_param
 
 
 def _combinations() -> list[ParameterSet]:
-    return [storage_param(s, e) for e in engine_builders() for s in storage_names(e)]
+    return [storage_param(s, e) for e in engine_names_under_test() for s in storage_names(e)]
 
 
 @pytest.fixture(params=_combinations())

@@ -65,6 +65,7 @@ async def test_a_run_of_a_killed_server_is_interrupted_and_restarts_to_its_end(
         await events_until(ws, lambda event: event["seq"] >= 6)
     first.kill()
 
+    servers.env["STEPBACK_RECOVERY_ACTION"] = "mark"  # the next server only marks it
     second = servers.start("second")
     browser = second.signed_in()
     status, body = await call(browser.get_json, f"/api/runs/{run_id}/")
@@ -81,6 +82,31 @@ async def test_a_run_of_a_killed_server_is_interrupted_and_restarts_to_its_end(
 
     assert events[0]["type"] == "run.started"
     assert events[0]["payload"]["mode"] == "restart"
+    status, body = await call(browser.get_json, f"/api/runs/{run_id}/")
+    assert body["status"] == "success"
+    assert body["result"] == {"naps": 20}
+
+
+async def test_a_run_of_a_killed_server_is_resumed_to_its_end_by_the_next_server(
+    servers: Servers,
+) -> None:
+    first = servers.start("first")
+    browser = first.signed_in()
+    status, body = await call(browser.post_json, "/api/runs/", {"workflow_id": "live-naps"})
+    assert status == 201, body
+    run_id = body["run_id"]
+    async with websocket(first, browser, f"/ws/runs/{run_id}/") as ws:
+        await events_until(ws, lambda event: event["seq"] >= 6)
+    first.kill()
+
+    second = servers.start("second")
+    browser = second.signed_in()
+    async with websocket(second, browser, f"/ws/runs/{run_id}/?after_seq=0") as ws:
+        events = await events_until(ws, lambda event: event["type"] == "run.succeeded")
+
+    assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
+    restarts = [e for e in events if e["type"] == "run.started" and e["seq"] > 1]
+    assert [e["payload"]["mode"] for e in restarts] == ["restart"]
     status, body = await call(browser.get_json, f"/api/runs/{run_id}/")
     assert body["status"] == "success"
     assert body["result"] == {"naps": 20}

@@ -19,8 +19,15 @@ def _evented(options: dict[str, Any]) -> None:
     serve(concurrency=options["concurrency"])
 
 
+def _durable(options: dict[str, Any]) -> None:
+    from workflows_app.workers.durable import run
+
+    run(options)
+
+
 WORKERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "evented": _evented,
+    "durable": _durable,
 }
 
 
@@ -30,7 +37,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--engine", required=True, help=f"one of: {', '.join(WORKERS)}")
         parser.add_argument(
-            "--concurrency", type=int, default=32, help="events handled at the same time"
+            "--concurrency",
+            type=int,
+            default=32,
+            help="events (evented) or run segments (durable) handled at the same time",
+        )
+        parser.add_argument(
+            "--executor-id", help="a stable id for this worker (durable: recovery finds by it)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
