@@ -25,16 +25,28 @@ def engine_names_under_test() -> list[str]:
     if not wanted:
         return [name for name in known if name not in NEEDS_POSTGRES]
     excluded = [name[1:] for name in wanted if name.startswith("-")]
-    unknown = [name for name in [*wanted, *excluded] if name not in known and name[:1] != "-"]
+    named = excluded or wanted
+    unknown = [name for name in named if name not in known]
     if unknown:
         raise pytest.UsageError(
             f"{ENV} names unknown engine(s) {', '.join(unknown)}; known: {', '.join(known)}"
         )
     if excluded:
         return [name for name in known if name not in excluded]
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        raise pytest.UsageError(
-            f"{ENV} names unknown engine(s) {', '.join(unknown)}; known: {', '.join(known)}"
-        )
     return [name for name in known if name in wanted]
+
+
+def describe() -> str:
+    """Each engine under test with the storages its conformance cases run on (what
+    `scripts/test.sh` prints for a pass)."""
+    from tests.storages import storage_names
+
+    return "; ".join(
+        f"{name} on {', '.join(storage_names(name))}"
+        for name in engine_names_under_test()
+        if storage_names(name)
+    )
+
+
+if __name__ == "__main__":
+    print(describe())

@@ -26,8 +26,8 @@ EVENTED_ENV = "STEPBACK_TEST_EVENTED_STORAGES"
 DJANGO = "django"
 # The evented engines run the suite on the storages `engines` ships (each case pays a broker
 # round trip, and what they add is the transport, not a storage); evented-redis on the JSON
-# one, as its workers see state. Their PostgreSQL pass is opted into with
-# STEPBACK_TEST_EVENTED_STORAGES=django.
+# one, as its workers see state. The PostgreSQL pass of scripts/test.sh runs evented-redis on
+# the django storage too (STEPBACK_TEST_EVENTED_STORAGES=django).
 EVENTED_DEFAULT = {"evented-memory": "memory,memory-json", "evented-redis": "memory-json"}
 
 
