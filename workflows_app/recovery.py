@@ -11,8 +11,9 @@ also forgets processes dead for a day that no run under way names.
 Then, unless `STEPBACK_RECOVERY_ACTION` is "mark", each interrupted run is resumed
 (`resume_interrupted`), by what its engine does best (`RESUMERS`): the default engine restarts
 it from its last snapshot in this process; the durable engine hands its unfinished DBOS segments
-to a worker (`DBOS.resume_workflow`), or restarts it when it has none. An engine with no entry
-(the evented one registers redelivery there) keeps its runs marked.
+to a worker (`DBOS.resume_workflow`), or restarts it when it has none; the evented engine on
+Redis leaves the run to the stream's redelivery to a live worker, and in one process restarts
+it. An engine with no entry keeps its runs marked.
 
 Marking changes only the run's status column. The engine's record (`Run.head`, the snapshots, the
 events) still says where the run stopped, so `restart` re-runs it from its last snapshot
@@ -22,6 +23,7 @@ events) still says where the run stopped, so `restart` re-runs it from its last 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -92,8 +94,21 @@ def _durable(run_id: str) -> None:
         services.restart_run(run_id)
 
 
+def _evented(run_id: str) -> None:
+    # On Redis the dead worker's unacknowledged walk goes to a live worker once its claim
+    # idles out (XAUTOCLAIM), and that worker carries the interrupted run on: restarting it
+    # here as well would walk it twice. In one process nothing else will, so it restarts here.
+    if os.environ.get("STEPBACK_REDIS_URL") or os.environ.get("REDIS_URL"):
+        return
+    _restart(run_id)
+
+
 # How each engine resumes a run interrupted by a dead process (by `Run.engine`).
-RESUMERS: dict[str, Callable[[str], None]] = {"default": _restart, "durable": _durable}
+RESUMERS: dict[str, Callable[[str], None]] = {
+    "default": _restart,
+    "durable": _durable,
+    "evented": _evented,
+}
 
 
 def resume_interrupted(engine: str | None = None) -> list[str]:

@@ -282,6 +282,27 @@ def test_resuming_restarts_what_a_dead_process_left_to_its_end(
     assert resumed.executed_by == processes.identity().id
 
 
+def test_an_evented_run_in_one_process_is_restarted_and_on_redis_left_to_redelivery(
+    monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.STEPBACK_RECOVERY_ACTION = "resume"
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("STEPBACK_REDIS_URL", raising=False)
+    alone = owned_by(killed_mid_step(monkeypatch), dead_here())
+    Run.objects.filter(pk=alone.pk).update(engine="evented")
+
+    assert recovery.resume_interrupted() == [alone.run_id]
+    assert services.wait_for(alone.run_id).status == "success"
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    shared = owned_by(killed_mid_step(monkeypatch), dead_here())
+    Run.objects.filter(pk=shared.pk).update(engine="evented")
+
+    assert recovery.resume_interrupted() == [shared.run_id]
+    # A worker of the stream takes it: nothing here restarted it.
+    assert Run.objects.get(pk=shared.pk).status == "interrupted"
+
+
 def test_resuming_only_marks_when_the_setting_says_mark(
     monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
