@@ -74,6 +74,9 @@ export class StepPanel {
     }
     if (ticket !== this.request) return; // another step was chosen meanwhile
     const scroll = quiet ? this.element.scrollTop : 0;
+    // A panel drawn again (a live update, the same step chosen twice) keeps the keyboard's
+    // place: focus inside it goes back to its chosen tab, not to the page's top.
+    const hadFocus = this.element.contains(document.activeElement);
     // The server's own template, its data escaped there: parsed, never run as script.
     const parsed = new DOMParser().parseFromString(html, "text/html");
     this.element.replaceChildren(...parsed.body.childNodes);
@@ -91,6 +94,10 @@ export class StepPanel {
       showLocalTimes(fresh);
     }
     this._bind();
+    if (hadFocus) {
+      const tab = this.element.querySelector('[role=tab][aria-selected="true"]');
+      if (tab) tab.focus();
+    }
     await mountAll(this.element);
   }
 
