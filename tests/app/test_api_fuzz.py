@@ -5,7 +5,7 @@ canceled, interrupted).
 Every generated call, valid or not, must get: no 5xx; a status, a content type and a body the
 schema documents; the JSON error body for every refusal; and a refusal must leave every row
 count and each run's status and seq as they were. Schema-valid input is accepted where the
-schema says everything the server checks (the list and query endpoints, cancel, restart),
+schema says everything the server checks (the list and query endpoints, cancel),
 except a string holding a NUL character, which the server refuses everywhere (no database
 column can hold one) and the schema cannot say of its "any JSON" values; input that breaks the
 schema is refused everywhere.
@@ -89,7 +89,7 @@ FULLY_DESCRIBED = {
     ("GET", "/api/workflows/"),
     ("GET", "/api/workflows/{workflow_id}/"),
     ("POST", "/api/runs/{run_id}/cancel/"),
-    ("POST", "/api/runs/{run_id}/restart/"),
+    # Not restart: its breakpoints must name steps of the run's workflow.
 }
 CHECKS = [
     not_a_server_error,

@@ -215,8 +215,10 @@ class ImportQuery(QuerySerializer):
 
 def breakpoints_field() -> serializers.ListField:
     """Optional step ids or paths (dotted or slash) the run pauses before."""
+    # Not trimmed: " " is a name like any other (no step has it, which the engine says by
+    # name), not a blank the schema's minLength would have let through.
     return serializers.ListField(
-        child=serializers.CharField(min_length=1),
+        child=serializers.CharField(min_length=1, trim_whitespace=False),
         required=False,
         allow_null=True,
         default=None,
