@@ -63,6 +63,9 @@ MAX_ROUND = 2_000
 """Messages taken from the outbox in one drain round (sent together, see `_drain`)."""
 
 PARALLEL_SENDS = 64
+# A runs-feed message with no runs follows the last round after this long: a watcher that lost
+# that round (and would otherwise hear nothing more) sees the gap in the numbers and resyncs.
+TAIL_SECONDS = 1.0
 """Groups sent to at once in a round: the layer's round trips overlap instead of queueing."""
 
 # Channel group names: ASCII letters, digits, hyphens, underscores and periods, under 100 chars.
@@ -336,6 +339,8 @@ class Broadcaster:
                     return
                 if not self._outbox:
                     self._drain_loop = self._drain_token = None
+                    if layer is not None:
+                        self._schedule_tail(layer)
                     return
                 count = min(len(self._outbox), MAX_ROUND)
                 items = [self._outbox.popleft() for _ in range(count)]
@@ -356,6 +361,30 @@ class Broadcaster:
             with self._lock:
                 self._unsent -= len(items)
                 self._settled.notify_all()
+
+    def _schedule_tail(self, layer: Any) -> None:
+        seq = self._feed_seq
+        if seq == 0:
+            return
+
+        def tail() -> None:
+            if self._feed_seq != seq:  # another round went out: it carries the numbers on
+                return
+            self._feed_seq += 1
+            message = {
+                "type": "runs.changed",
+                "runs": [],
+                "origin": self._origin,
+                "seq": self._feed_seq,
+                "sent_at": time.time(),
+            }
+            task = asyncio.get_running_loop().create_task(
+                self._send_in_order(layer, RUNS_GROUP, [message])
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        asyncio.get_running_loop().call_later(TAIL_SECONDS, tail)
 
     async def _send_round(self, layer: Any, items: list[_Item]) -> None:
         groups, runs = _batched(items)

@@ -180,8 +180,12 @@ async def test_publish_sends_events_to_the_run_group_and_the_summary_to_the_runs
 
 
 async def test_one_round_sends_the_runs_feed_the_newest_summary_of_each_run_numbered(
-    memory_layer: Any, broadcaster: Broadcaster, blocked_loop: BlockedLoop
+    memory_layer: Any,
+    broadcaster: Broadcaster,
+    blocked_loop: BlockedLoop,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(broadcast, "TAIL_SECONDS", 60.0)  # no tail between the two rounds
     feed = await memory_layer.new_channel()
     await memory_layer.group_add(RUNS_GROUP, feed)
     broadcaster.attach_loop(blocked_loop.loop)  # everything below queues into one round
@@ -199,6 +203,24 @@ async def test_one_round_sends_the_runs_feed_the_newest_summary_of_each_run_numb
     assert second["runs"] == [summary("r1", 4)]
     assert (first["origin"], second["origin"]) == (broadcaster._origin, broadcaster._origin)
     assert second["seq"] == first["seq"] + 1
+
+
+async def test_the_last_round_is_followed_by_a_numbered_feed_message_without_runs(
+    memory_layer: Any, broadcaster: Broadcaster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A watcher that lost the last round hears nothing more from this process unless
+    something follows it: the tail's number shows the gap, and the watcher resyncs."""
+    monkeypatch.setattr(broadcast, "TAIL_SECONDS", 0.05)
+    feed = await memory_layer.new_channel()
+    await memory_layer.group_add(RUNS_GROUP, feed)
+    broadcaster.attach_loop()
+
+    broadcaster.publish("r1", [], summary("r1", 1))
+
+    last, tail = await receive(memory_layer, feed, 2)
+    assert last["runs"] == [summary("r1", 1)]
+    assert tail["runs"] == []
+    assert (tail["origin"], tail["seq"]) == (last["origin"], last["seq"] + 1)
 
 
 async def test_a_batch_too_large_to_carry_is_sent_as_its_last_seq(
