@@ -9,14 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engines.core import payloads
+from engines.core.errors import RunNotFoundError
 from engines.core.events import RUN_CANCELED, STEP_CANCELED
 from engines.core.lifecycle import notify
 from engines.core.recorder import Publish, Recorder
+from engines.core.results import ACTIVE_RUN_STATUSES
 from engines.core.snapshot import key_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from engines.core.context import CancelToken
     from engines.core.snapshot import RunSnapshot
     from engines.core.workflow import Workflow
     from engines.storage.base import Storage
@@ -55,3 +58,26 @@ async def cancel_in_storage(
     recorder.emit(RUN_CANCELED, (), payloads.run_canceled())
     await recorder.commit()
     await notify(workflow, snap.to_result())
+
+
+async def cancel_here_or_in_storage(
+    workflow: Workflow,
+    run_id: str,
+    token: CancelToken | None,
+    storage: Storage,
+    publish: Publish,
+    clock: Callable[[], float],
+) -> bool:
+    """An engine's `cancel`: a run executing in this process is told through its `token`;
+    one that is not (suspended, paused, or left by a stopped process) is canceled in storage.
+    False when the run has ended already."""
+    if token is not None:
+        token.cancel()
+        return True
+    snap = await storage.load(run_id)
+    if snap is None:
+        raise RunNotFoundError(f"No run {run_id!r} in storage")
+    if snap.status not in ("suspended", "paused", *ACTIVE_RUN_STATUSES):
+        return False
+    await cancel_in_storage(workflow, snap, storage, publish, clock)
+    return True

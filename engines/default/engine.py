@@ -6,15 +6,15 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from engines.core.cancel import cancel_in_storage
+from engines.core.cancel import cancel_here_or_in_storage
 from engines.core.context import CancelToken
 from engines.core.engine import Execution
-from engines.core.errors import InvalidRunStateError, RunNotFoundError
+from engines.core.errors import InvalidRunStateError
 from engines.core.interpreter import Interpreter
 from engines.core.lifecycle import notify
 from engines.core.listeners import Listener, Listeners
 from engines.core.recorder import Recorder
-from engines.core.results import ACTIVE_RUN_STATUSES, RunResult
+from engines.core.results import RunResult
 from engines.core.workflow import Workflow
 from engines.storage.base import Storage
 from engines.storage.memory import InMemoryStorage
@@ -58,18 +58,14 @@ class DefaultEngine:
         return result
 
     async def cancel(self, workflow: Workflow, run_id: str) -> bool:
-        token = self._active.get(run_id)
-        if token is not None:
-            token.cancel()
-            return True
-        snap = await self.storage.load(run_id)
-        if snap is None:
-            raise RunNotFoundError(f"No run {run_id!r} in storage")
-        if snap.status not in ("suspended", "paused", *ACTIVE_RUN_STATUSES):
-            return False
-        # Not executing here: a suspended, paused or interrupted run is canceled in storage.
-        await cancel_in_storage(workflow, snap, self.storage, self._listeners.publish, self.clock)
-        return True
+        return await cancel_here_or_in_storage(
+            workflow,
+            run_id,
+            self._active.get(run_id),
+            self.storage,
+            self._listeners.publish,
+            self.clock,
+        )
 
     def is_active(self, run_id: str) -> bool:
         return run_id in self._active

@@ -49,15 +49,15 @@ from typing import TYPE_CHECKING, Any
 
 from dbos import DBOS, SetWorkflowID
 
-from engines.core.cancel import cancel_in_storage
+from engines.core.cancel import cancel_here_or_in_storage
 from engines.core.context import CancelToken, RunEnv
 from engines.core.engine import Execution
-from engines.core.errors import InvalidRunStateError, RunConflictError, RunNotFoundError
+from engines.core.errors import InvalidRunStateError, RunConflictError
 from engines.core.hooks import WaitHook
 from engines.core.lifecycle import notify
 from engines.core.listeners import Listener, Listeners
 from engines.core.recorder import Recorder
-from engines.core.results import ACTIVE_RUN_STATUSES, RunResult
+from engines.core.results import RunResult
 from engines.core.workflow import Workflow
 from engines.durable import host
 from engines.durable.journal import Journal, JournaledInterpreter, JournaledLeafRunner
@@ -273,17 +273,14 @@ class DurableEngine:
             await journal.flush()
 
     async def cancel(self, workflow: Workflow, run_id: str) -> bool:
-        token = self._active.get(run_id)
-        if token is not None:
-            token.cancel()
-            return True
-        snap = await self.storage.load(run_id)
-        if snap is None:
-            raise RunNotFoundError(f"No run {run_id!r} in storage")
-        if snap.status not in ("suspended", "paused", *ACTIVE_RUN_STATUSES):
-            return False
-        await cancel_in_storage(workflow, snap, self.storage, self._listeners.publish, self.clock)
-        return True
+        return await cancel_here_or_in_storage(
+            workflow,
+            run_id,
+            self._active.get(run_id),
+            self.storage,
+            self._listeners.publish,
+            self.clock,
+        )
 
     def is_active(self, run_id: str) -> bool:
         return run_id in self._active
