@@ -49,7 +49,9 @@ def load(page: Any, cdp: Any, a: str, b: str) -> dict[str, float]:
     before = busy(cdp)
     page.goto(f"/compare/?a={a}&b={b}")
     page.wait_for_function("window.__bench && window.__bench.painted")
-    work = (busy(cdp) - before) * 1000
+    after = busy(cdp)
+    # A navigation may start the page in a fresh renderer, whose counter starts at zero.
+    work = (after - before if after >= before else after) * 1000
     page.wait_for_function("window.__bench.graphs")
     timing: dict[str, float] = page.evaluate(
         """() => ({ ...window.__bench,
