@@ -24,13 +24,13 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+from bench.django_workloads import in_thread
+
 POSTGRES_ENV = "STEPBACK_BENCH_DATABASE_URL"
 rows: list[tuple[str, str, str, str]] = []
 
@@ -70,29 +70,6 @@ def setup(database: str) -> None:
                 cursor.execute(f"TRUNCATE {names} CASCADE")
 
     in_thread(migrate)
-
-
-def in_thread(fn: Callable[[], T]) -> T:
-    """`fn()` on a thread of its own (Django refuses database calls from an event loop)."""
-    out: list[T] = []
-    errors: list[BaseException] = []
-
-    def call() -> None:
-        from django.db import connections
-
-        try:
-            out.append(fn())
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    worker = threading.Thread(target=call)
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
-    return out[0]
 
 
 def report(figure: str, value: str, target: str, met: bool | None) -> None:
